@@ -1,0 +1,1 @@
+// Module Bedrock: filled in by its own change.

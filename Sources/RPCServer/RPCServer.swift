@@ -1,0 +1,1 @@
+// Module RPCServer: filled in by its own change.
