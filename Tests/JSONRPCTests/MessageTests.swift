@@ -95,7 +95,7 @@ import Testing
     }
 
     @Test func gettersNameTheField() throws {
-        let params = try Params(["name": 5, "ok": true, "n": 3.0])
+        let params = Params(["name": 5, "ok": true, "n": 3.0])
         do {
             _ = try params.string("name")
             Issue.record("expected an error")
