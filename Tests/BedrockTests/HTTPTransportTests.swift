@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Synchronization
 import Testing
 
 @testable import Bedrock
@@ -12,7 +13,8 @@ import Testing
     init() throws {
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("Fixtures/http/http_fixture.py").path
-        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("fixture-\(UUID().uuidString)").path
+        let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("fixture-\(UUID().uuidString)")
+            .path
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", script, portFile]
@@ -39,8 +41,12 @@ import Testing
     @Test func postEchoesBodyAndSuppressesExpect() async throws {
         let body = Array(String(repeating: "x", count: 2_000_000).utf8)
         let response = try await HTTPTransport.send(
-            HTTPRequest(method: "POST", url: base + "/echo", headers: [("Content-Type", "application/json"),
-                ("X-Custom", "v")], body: body))
+            HTTPRequest(
+                method: "POST", url: base + "/echo",
+                headers: [
+                    ("Content-Type", "application/json"),
+                    ("X-Custom", "v"),
+                ], body: body))
         #expect(response.status == 200)
         let json = try JSONValue.parse(response.body)
         #expect(json["body"]?.stringValue?.utf8.count == body.count)
@@ -148,5 +154,3 @@ import Testing
         }
     }
 }
-
-import Synchronization
