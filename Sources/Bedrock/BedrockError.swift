@@ -35,7 +35,9 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
     ) {
         let entry = BedrockError.entry(for: type, httpStatus: httpStatus)
         var hint = entry.hint
-        if BedrockError.normalized(type) == "validation", message.localizedCaseInsensitiveContains("on-demand throughput") {
+        if BedrockError.normalized(type) == "validation",
+            message.localizedCaseInsensitiveContains("on-demand throughput")
+        {
             hint = BedrockError.inferenceProfileHint(modelID: modelID, region: region)
         } else if BedrockError.normalized(type) == "validation",
             message.localizedCaseInsensitiveContains("model identifier is invalid")

@@ -63,8 +63,10 @@ import Testing
         #expect(endpoint.host == c.host)
     }
 
-    @Test(arguments: ["", "bedrock", "ftp://x", "https://bedrock-runtime.us-east-1.amazonaws.com/model", "us_east_1",
-        "http://"])
+    @Test(arguments: [
+        "", "bedrock", "ftp://x", "https://bedrock-runtime.us-east-1.amazonaws.com/model", "us_east_1",
+        "http://",
+    ])
     func rejects(input: String) {
         #expect(throws: BedrockError.self) { try BedrockEndpoint.parse(input) }
         do {
@@ -74,15 +76,18 @@ import Testing
         }
     }
 
-    @Test(arguments: [("us-east-1", true), ("eu-central-2", true), ("us-gov-west-1", true), ("cn-north-1", true),
-        ("US-EAST-1", false), ("us-east", false), ("east-1", false), ("127.0.0.1", false)])
+    @Test(arguments: [
+        ("us-east-1", true), ("eu-central-2", true), ("us-gov-west-1", true), ("cn-north-1", true),
+        ("US-EAST-1", false), ("us-east", false), ("east-1", false), ("127.0.0.1", false),
+    ])
     func regions(text: String, valid: Bool) {
         #expect(BedrockEndpoint.isValidRegion(text) == valid)
     }
 
     @Test func endpointOverridesForBareRegion() throws {
         let env = [
-            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9999/", "AWS_ENDPOINT_URL_BEDROCK": "http://127.0.0.1:9998",
+            "AWS_ENDPOINT_URL_BEDROCK_RUNTIME": "http://127.0.0.1:9999/",
+            "AWS_ENDPOINT_URL_BEDROCK": "http://127.0.0.1:9998",
         ]
         let endpoint = try BedrockEndpoint.resolve(backendURL: "eu-west-1", environment: env)
         #expect(endpoint.runtimeURL == "http://127.0.0.1:9999")
@@ -90,7 +95,8 @@ import Testing
         #expect(endpoint.region == "eu-west-1")
         #expect(endpoint.host == "127.0.0.1:9999")
 
-        let generic = try BedrockEndpoint.resolve(backendURL: "eu-west-1", environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:7000"])
+        let generic = try BedrockEndpoint.resolve(
+            backendURL: "eu-west-1", environment: ["AWS_ENDPOINT_URL": "http://127.0.0.1:7000"])
         #expect(generic.runtimeURL == "http://127.0.0.1:7000")
         #expect(generic.controlPlaneURL == "http://127.0.0.1:7000")
 
@@ -99,27 +105,40 @@ import Testing
         #expect(own.runtimeURL == "http://127.0.0.1:1234")
         var ignoring = env
         ignoring["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"] = "true"
-        #expect(try BedrockEndpoint.resolve(backendURL: "eu-west-1", environment: ignoring).runtimeURL
-            == "https://bedrock-runtime.eu-west-1.amazonaws.com")
+        #expect(
+            try BedrockEndpoint.resolve(backendURL: "eu-west-1", environment: ignoring).runtimeURL
+                == "https://bedrock-runtime.eu-west-1.amazonaws.com")
     }
 
     @Test func regionFallbackOrder() throws {
         let local = BackendSettings(name: "l", url: "http://127.0.0.1:1")
         let noFiles = ["AWS_CONFIG_FILE": "/nonexistent/c", "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/k"]
-        #expect(try BedrockClient(backend: local, environment: noFiles.merging(["AWS_REGION": "eu-west-1",
-            "AWS_DEFAULT_REGION": "us-west-2"]) { $1 }).region() == "eu-west-1")
-        #expect(try BedrockClient(backend: local, environment: noFiles.merging(["AWS_DEFAULT_REGION": "us-west-2"]) { $1 })
-            .region() == "us-west-2")
+        #expect(
+            try BedrockClient(
+                backend: local,
+                environment: noFiles.merging([
+                    "AWS_REGION": "eu-west-1",
+                    "AWS_DEFAULT_REGION": "us-west-2",
+                ]) { $1 }
+            ).region() == "eu-west-1")
+        #expect(
+            try BedrockClient(backend: local, environment: noFiles.merging(["AWS_DEFAULT_REGION": "us-west-2"]) { $1 })
+                .region() == "us-west-2")
         var explicit = local
         explicit.region = "ap-south-1"
         #expect(try BedrockClient(backend: explicit, environment: ["AWS_REGION": "eu-west-1"]).region() == "ap-south-1")
-        #expect(try BedrockClient(backend: BackendSettings(name: "r", url: "ca-central-1"), environment: ["AWS_REGION": "eu-west-1"]).region()
-            == "ca-central-1")
+        #expect(
+            try BedrockClient(
+                backend: BackendSettings(name: "r", url: "ca-central-1"), environment: ["AWS_REGION": "eu-west-1"]
+            ).region()
+                == "ca-central-1")
 
         let dir = try TempDir()
         try dir.write("config", "[profile dev]\nregion = sa-east-1\n")
-        let withProfile = ["AWS_CONFIG_FILE": dir.path("config"), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/k",
-            "AWS_PROFILE": "dev"]
+        let withProfile = [
+            "AWS_CONFIG_FILE": dir.path("config"), "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/k",
+            "AWS_PROFILE": "dev",
+        ]
         #expect(try BedrockClient(backend: local, environment: withProfile).region() == "sa-east-1")
 
         do {

@@ -89,7 +89,8 @@ import Testing
             body: Array(#"{"__type":"com.amazon.coral.service#UnrecognizedClientException","Message":"bad"}"#.utf8))
         #expect(error.type == "UnrecognizedClientException")
         #expect(error.message == "bad")
-        let coded = BedrockError.fromHTTP(status: 429, headers: HTTPHeaders(), body: Array(#"{"code":"ThrottlingException"}"#.utf8))
+        let coded = BedrockError.fromHTTP(
+            status: 429, headers: HTTPHeaders(), body: Array(#"{"code":"ThrottlingException"}"#.utf8))
         #expect(coded.type == "ThrottlingException")
         #expect(coded.retryable)
     }

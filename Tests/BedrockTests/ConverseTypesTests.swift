@@ -4,24 +4,26 @@ import Testing
 @testable import Bedrock
 
 @Suite struct ConverseTypesTests {
-    @Test(arguments: [
-        ["text": "hi"],
-        ["image": ["format": "png", "source": ["bytes": "iVBORw0KGgo="]]],
-        ["document": ["format": "pdf", "name": "doc", "source": ["bytes": "JVBERi0xLjQ="]]],
-        ["toolUse": ["toolUseId": "t1", "name": "search", "input": ["q": "x"]]],
-        ["toolResult": ["toolUseId": "t1", "content": [["text": "r"]], "status": "success"]],
-        ["reasoningContent": ["reasoningText": ["text": "think", "signature": "sig"]]],
-        ["reasoningContent": ["redactedContent": "AAAA"]],
-        ["cachePoint": ["type": "default"]],
-    ] as [JSONValue])
+    @Test(
+        arguments: [
+            ["text": "hi"],
+            ["image": ["format": "png", "source": ["bytes": "iVBORw0KGgo="]]],
+            ["document": ["format": "pdf", "name": "doc", "source": ["bytes": "JVBERi0xLjQ="]]],
+            ["toolUse": ["toolUseId": "t1", "name": "search", "input": ["q": "x"]]],
+            ["toolResult": ["toolUseId": "t1", "content": [["text": "r"]], "status": "success"]],
+            ["reasoningContent": ["reasoningText": ["text": "think", "signature": "sig"]]],
+            ["reasoningContent": ["redactedContent": "AAAA"]],
+            ["cachePoint": ["type": "default"]],
+        ] as [JSONValue])
     func contentBlockRoundTrip(json: JSONValue) throws {
         #expect(try ContentBlock(json: json).json == json)
     }
 
-    @Test(arguments: [
-        "text" as JSONValue, ["text": 3], ["image": ["format": "png", "source": ["bytes": "not base64!"]]],
-        ["image": ["source": ["bytes": "AAAA"]]], ["toolUse": ["name": "x"]], ["toolResult": [:]], [:],
-    ] as [JSONValue])
+    @Test(
+        arguments: [
+            "text" as JSONValue, ["text": 3], ["image": ["format": "png", "source": ["bytes": "not base64!"]]],
+            ["image": ["source": ["bytes": "AAAA"]]], ["toolUse": ["name": "x"]], ["toolResult": [:]], [:],
+        ] as [JSONValue])
     func contentBlockRejects(json: JSONValue) {
         #expect(throws: BedrockError.self) { try ContentBlock(json: json) }
     }
@@ -84,11 +86,14 @@ import Testing
         let body = request.bodyJSON
         #expect(body["toolConfig"]?["tools"]?[0]?["toolSpec"]?["name"]?.stringValue == names.bedrockName("web.search"))
         #expect(body["toolConfig"]?["toolChoice"]?["tool"]?["name"]?.stringValue == names.bedrockName("web.search"))
-        #expect(body["messages"]?[1]?["content"]?[0]?["toolUse"]?["name"]?.stringValue
-            == names.bedrockName("web.search"))
+        #expect(
+            body["messages"]?[1]?["content"]?[0]?["toolUse"]?["name"]?.stringValue
+                == names.bedrockName("web.search"))
         let start = ConverseStreamEvent.contentBlockStart(
             index: 0, start: ["toolUse": ["toolUseId": "t", "name": .string(names.bedrockName("web.search"))]])
-        #expect(names.incoming(start) == .contentBlockStart(index: 0, start: ["toolUse": ["toolUseId": "t", "name": "web.search"]]))
+        #expect(
+            names.incoming(start)
+                == .contentBlockStart(index: 0, start: ["toolUse": ["toolUseId": "t", "name": "web.search"]]))
     }
 
     static func event(_ type: String, _ payload: String) -> EventStreamMessage {
@@ -101,22 +106,37 @@ import Testing
     }
 
     @Test func decodesEvents() throws {
-        #expect(try ConverseStreamEvent.decode(Self.event("messageStart", #"{"role":"assistant","p":"abc"}"#))
-            == .messageStart(role: "assistant"))
-        #expect(try ConverseStreamEvent.decode(Self.event("contentBlockDelta",
-            #"{"contentBlockIndex":0,"delta":{"text":"Hi"},"p":"x"}"#)) == .contentBlockDelta(index: 0, delta: ["text": "Hi"]))
-        #expect(try ConverseStreamEvent.decode(Self.event("contentBlockStart",
-            #"{"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"t","name":"n"}}}"#))
-            == .contentBlockStart(index: 1, start: ["toolUse": ["toolUseId": "t", "name": "n"]]))
-        #expect(try ConverseStreamEvent.decode(Self.event("contentBlockStop", #"{"contentBlockIndex":1}"#))
-            == .contentBlockStop(index: 1))
-        #expect(try ConverseStreamEvent.decode(Self.event("messageStop", #"{"stopReason":"end_turn"}"#))
-            == .messageStop(stopReason: "end_turn", additionalModelResponseFields: nil))
-        #expect(try ConverseStreamEvent.decode(Self.event("metadata",
-            #"{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3},"metrics":{"latencyMs":5}}"#))
-            == .metadata(usage: ["inputTokens": 1, "outputTokens": 2, "totalTokens": 3], metrics: ["latencyMs": 5]))
+        #expect(
+            try ConverseStreamEvent.decode(Self.event("messageStart", #"{"role":"assistant","p":"abc"}"#))
+                == .messageStart(role: "assistant"))
+        #expect(
+            try ConverseStreamEvent.decode(
+                Self.event(
+                    "contentBlockDelta",
+                    #"{"contentBlockIndex":0,"delta":{"text":"Hi"},"p":"x"}"#))
+                == .contentBlockDelta(index: 0, delta: ["text": "Hi"]))
+        #expect(
+            try ConverseStreamEvent.decode(
+                Self.event(
+                    "contentBlockStart",
+                    #"{"contentBlockIndex":1,"start":{"toolUse":{"toolUseId":"t","name":"n"}}}"#))
+                == .contentBlockStart(index: 1, start: ["toolUse": ["toolUseId": "t", "name": "n"]]))
+        #expect(
+            try ConverseStreamEvent.decode(Self.event("contentBlockStop", #"{"contentBlockIndex":1}"#))
+                == .contentBlockStop(index: 1))
+        #expect(
+            try ConverseStreamEvent.decode(Self.event("messageStop", #"{"stopReason":"end_turn"}"#))
+                == .messageStop(stopReason: "end_turn", additionalModelResponseFields: nil))
+        #expect(
+            try ConverseStreamEvent.decode(
+                Self.event(
+                    "metadata",
+                    #"{"usage":{"inputTokens":1,"outputTokens":2,"totalTokens":3},"metrics":{"latencyMs":5}}"#))
+                == .metadata(usage: ["inputTokens": 1, "outputTokens": 2, "totalTokens": 3], metrics: ["latencyMs": 5]))
         #expect(try ConverseStreamEvent.decode(Self.event("someFutureEvent", "{}")) == nil)
-        #expect(throws: BedrockError.self) { try ConverseStreamEvent.decode(Self.event("contentBlockDelta", "not json")) }
+        #expect(throws: BedrockError.self) {
+            try ConverseStreamEvent.decode(Self.event("contentBlockDelta", "not json"))
+        }
     }
 
     @Test func decodesExceptionsAndErrors() {
@@ -214,7 +234,8 @@ import Testing
         for id in [
             "anthropic.claude-3-5-sonnet-20241022-v2:0", "anthropic.claude-3-5-haiku-20241022-v1:0",
             "meta.llama3-1-70b-instruct-v1:0", "mistral.mistral-large-2407-v1:0", "amazon.nova-pro-v1:0",
-            "amazon.nova-lite-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0",
+            "amazon.nova-lite-v1:0", "anthropic.claude-3-7-sonnet-20250219-v1:0",
+            "anthropic.claude-sonnet-4-20250514-v1:0",
             "anthropic.claude-opus-4-20250514-v1:0", "anthropic.claude-sonnet-4-5-20250929-v1:0",
             "anthropic.claude-haiku-4-5-20251001-v1:0", "meta.llama3-3-70b-instruct-v1:0", "amazon.nova-micro-v1:0",
             "amazon.nova-premier-v1:0",
@@ -228,14 +249,24 @@ import Testing
 
     @Test func liveMapping() {
         let summaries: [JSONValue] = [
-            ["modelId": "amazon.nova-pro-v1:0", "modelName": "Nova Pro", "providerName": "Amazon",
-             "outputModalities": ["TEXT"], "inferenceTypesSupported": ["ON_DEMAND"], "responseStreamingSupported": true],
-            ["modelId": "anthropic.claude-sonnet-4-20250514-v1:0", "modelName": "Claude Sonnet 4",
-             "providerName": "Anthropic", "outputModalities": ["TEXT"], "inferenceTypesSupported": ["INFERENCE_PROFILE"]],
-            ["modelId": "anthropic.claude-3-5-sonnet-20241022-v2:0:200k", "outputModalities": ["TEXT"],
-             "inferenceTypesSupported": ["PROVISIONED"]],
-            ["modelId": "amazon.titan-embed-text-v2:0", "outputModalities": ["EMBEDDING"],
-             "inferenceTypesSupported": ["ON_DEMAND"]],
+            [
+                "modelId": "amazon.nova-pro-v1:0", "modelName": "Nova Pro", "providerName": "Amazon",
+                "outputModalities": ["TEXT"], "inferenceTypesSupported": ["ON_DEMAND"],
+                "responseStreamingSupported": true,
+            ],
+            [
+                "modelId": "anthropic.claude-sonnet-4-20250514-v1:0", "modelName": "Claude Sonnet 4",
+                "providerName": "Anthropic", "outputModalities": ["TEXT"],
+                "inferenceTypesSupported": ["INFERENCE_PROFILE"],
+            ],
+            [
+                "modelId": "anthropic.claude-3-5-sonnet-20241022-v2:0:200k", "outputModalities": ["TEXT"],
+                "inferenceTypesSupported": ["PROVISIONED"],
+            ],
+            [
+                "modelId": "amazon.titan-embed-text-v2:0", "outputModalities": ["EMBEDDING"],
+                "inferenceTypesSupported": ["ON_DEMAND"],
+            ],
         ]
         let models = BedrockClient.liveModels(
             summaries: summaries,

@@ -24,8 +24,12 @@ import Testing
             ]))
         let found = try await chain.resolve()
         #expect(found.source == "environment")
-        #expect(found.auth == .sigV4(AWSCredentials(accessKeyID: "AKIDENV", secretAccessKey: "envsecret",
-            sessionToken: "envtoken")))
+        #expect(
+            found.auth
+                == .sigV4(
+                    AWSCredentials(
+                        accessKeyID: "AKIDENV", secretAccessKey: "envsecret",
+                        sessionToken: "envtoken")))
         #expect(!"\(found)".contains("envsecret"))
         #expect(!"\(found)".contains("envtoken"))
     }
@@ -49,8 +53,12 @@ import Testing
             ]))
         let found = try await chain.resolve()
         #expect(found.source == "api-key-env:MY_BEDROCK_KEYS")
-        #expect(found.auth == .sigV4(AWSCredentials(accessKeyID: "AKIDBLOB", secretAccessKey: "blobsecret",
-            sessionToken: "blobtoken")))
+        #expect(
+            found.auth
+                == .sigV4(
+                    AWSCredentials(
+                        accessKeyID: "AKIDBLOB", secretAccessKey: "blobsecret",
+                        sessionToken: "blobtoken")))
     }
 
     @Test(arguments: [nil, "not json {", #"{"AccessKeyID":"AKIDONLY-secretvalue"}"#, "[1,2]"])
@@ -83,8 +91,10 @@ import Testing
 
     @Test func profileStaticKeys() async throws {
         let dir = try TempDir()
-        try dir.write("credentials", "[default]\naws_access_key_id = AKIDDEF\naws_secret_access_key = d\n"
-            + "[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = w\naws_session_token = wt\n")
+        try dir.write(
+            "credentials",
+            "[default]\naws_access_key_id = AKIDDEF\naws_secret_access_key = d\n"
+                + "[work]\naws_access_key_id = AKIDWORK\naws_secret_access_key = w\naws_session_token = wt\n")
         let base = Self.isolated(["AWS_SHARED_CREDENTIALS_FILE": dir.path("credentials")])
         let defaults = try await CredentialChain(environment: base).resolve()
         #expect(defaults.source == "profile:default")
@@ -121,7 +131,8 @@ import Testing
             #!/bin/sh
             echo "ran" >> "$COUNT_FILE"
             echo 'noise on stderr' >&2
-            printf '{"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "procsecret", "SessionToken": "proctoken", "Expiration": "2999-01-01T00:00:00Z"}'
+            printf '{"Version": 1, "AccessKeyId": "ASIAPROC", "SecretAccessKey": "procsecret", '
+            printf '"SessionToken": "proctoken", "Expiration": "2999-01-01T00:00:00Z"}'
             """, executable: true)
         try dir.write("config", "[profile proc]\ncredential_process = \(script) --flag\n")
         let env = Self.isolated([
@@ -169,7 +180,8 @@ import Testing
             sleep 0.2
             exp=$(date -u -d "+3 seconds" +%Y-%m-%dT%H:%M:%SZ)
             n=$(wc -l < "$COUNT_FILE" | tr -d ' ')
-            printf '{"Version": 1, "AccessKeyId": "ASIA%s", "SecretAccessKey": "s", "SessionToken": "t", "Expiration": "%s"}' "$n" "$exp"
+            printf '{"Version": 1, "AccessKeyId": "ASIA%s", "SecretAccessKey": "s", ' "$n"
+            printf '"SessionToken": "t", "Expiration": "%s"}' "$exp"
             """, executable: true)
         try dir.write("config", "[default]\ncredential_process = \(script)\n")
         let env = Self.isolated(["AWS_CONFIG_FILE": dir.path("config"), "COUNT_FILE": dir.path("count")])

@@ -1,7 +1,7 @@
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @testable import Bedrock
 
@@ -17,27 +17,37 @@ import TestSupport
     }
 
     static let failCases: [FailCase] = [
-        .init(directive: "access-denied", type: "AccessDeniedException", status: 403, retryable: false,
+        .init(
+            directive: "access-denied", type: "AccessDeniedException", status: 403, retryable: false,
             hint: "Model access"),
-        .init(directive: "on-demand", type: "ValidationException", status: 400, retryable: false,
+        .init(
+            directive: "on-demand", type: "ValidationException", status: 400, retryable: false,
             hint: "Use an inference profile id"),
         .init(directive: "throttle", type: "ThrottlingException", status: 429, retryable: true, hint: "quota"),
-        .init(directive: "unrecognized-client", type: "UnrecognizedClientException", status: 403, retryable: false,
+        .init(
+            directive: "unrecognized-client", type: "UnrecognizedClientException", status: 403, retryable: false,
             hint: "region"),
-        .init(directive: "expired-token", type: "ExpiredTokenException", status: 403, retryable: false,
+        .init(
+            directive: "expired-token", type: "ExpiredTokenException", status: 403, retryable: false,
             hint: "aws sso login"),
-        .init(directive: "invalid-signature", type: "InvalidSignatureException", status: 403, retryable: false,
+        .init(
+            directive: "invalid-signature", type: "InvalidSignatureException", status: 403, retryable: false,
             hint: "region"),
         .init(directive: "validation", type: "ValidationException", status: 400, retryable: false, hint: "model id"),
-        .init(directive: "internal", type: "InternalServerException", status: 500, retryable: true,
+        .init(
+            directive: "internal", type: "InternalServerException", status: 500, retryable: true,
             hint: "request id"),
-        .init(directive: "service-unavailable", type: "ServiceUnavailableException", status: 503, retryable: true,
+        .init(
+            directive: "service-unavailable", type: "ServiceUnavailableException", status: 503, retryable: true,
             hint: "retry"),
-        .init(directive: "model-not-ready", type: "ModelNotReadyException", status: 429, retryable: true,
+        .init(
+            directive: "model-not-ready", type: "ModelNotReadyException", status: 429, retryable: true,
             hint: "retry"),
-        .init(directive: "model-timeout", type: "ModelTimeoutException", status: 408, retryable: false,
+        .init(
+            directive: "model-timeout", type: "ModelTimeoutException", status: 408, retryable: false,
             hint: "shorter prompt"),
-        .init(directive: "resource-not-found", type: "ResourceNotFoundException", status: 404, retryable: false,
+        .init(
+            directive: "resource-not-found", type: "ResourceNotFoundException", status: 404, retryable: false,
             hint: "model id"),
     ]
 
@@ -143,7 +153,8 @@ import TestSupport
             StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@cut-after=3")))
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(streamed.deltaCount == 3)
-        #expect(streamed.error?.type == "ConnectionFailed" || streamed.error?.type == "StreamCorrupt",
+        #expect(
+            streamed.error?.type == "ConnectionFailed" || streamed.error?.type == "StreamCorrupt",
             "\(String(describing: streamed.error))")
     }
 
@@ -372,8 +383,10 @@ import TestSupport
         let standIn = try StandIn.shared()
         let marker = StandInSupport.uniqueKey()
         _ = try await StandInSupport.client(standIn).converse(StandInSupport.request("h\(marker)"))
-        let bearerEnv = StandInSupport.environment(["AWS_BEARER_TOKEN_BEDROCK": StandIn.Identity.bedrockAPIKey], keys: false)
-        _ = try await StandInSupport.client(standIn, environment: bearerEnv).converse(StandInSupport.request("b\(marker)"))
+        let bearerEnv = StandInSupport.environment(
+            ["AWS_BEARER_TOKEN_BEDROCK": StandIn.Identity.bedrockAPIKey], keys: false)
+        _ = try await StandInSupport.client(standIn, environment: bearerEnv).converse(
+            StandInSupport.request("b\(marker)"))
         let requests = try standIn.requests().arrayValue ?? []
         func headers(_ text: String) -> [String: String] {
             guard let entry = requests.last(where: { $0["body"]?.stringValue?.contains(text) == true }),

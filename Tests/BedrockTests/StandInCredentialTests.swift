@@ -1,7 +1,7 @@
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @testable import Bedrock
 
@@ -23,12 +23,16 @@ import TestSupport
         case .environment:
             return (StandInSupport.environment(), nil, "environment")
         case .sessionEnvironment:
-            return (with([
-                "AWS_ACCESS_KEY_ID": I.sessionAccessKeyID, "AWS_SECRET_ACCESS_KEY": I.sessionSecretAccessKey,
-                "AWS_SESSION_TOKEN": I.sessionToken,
-            ]), nil, "environment")
+            return (
+                with([
+                    "AWS_ACCESS_KEY_ID": I.sessionAccessKeyID, "AWS_SECRET_ACCESS_KEY": I.sessionSecretAccessKey,
+                    "AWS_SESSION_TOKEN": I.sessionToken,
+                ]), nil, "environment"
+            )
         case .apiKeyEnvPascal:
-            let blob = #"{"AccessKeyID":"\#(I.sessionAccessKeyID)","SecretAccessKey":"\#(I.sessionSecretAccessKey)","SessionToken":"\#(I.sessionToken)"}"#
+            let blob =
+                #"{"AccessKeyID":"\#(I.sessionAccessKeyID)","SecretAccessKey":"\#(I.sessionSecretAccessKey)","#
+                    + #""SessionToken":"\#(I.sessionToken)"}"#
             return (with(["CONTENOX_TEST_KEYS": blob]), "CONTENOX_TEST_KEYS", "api-key-env:CONTENOX_TEST_KEYS")
         case .apiKeyEnvSnake:
             let blob = #"{"access_key_id":"\#(I.accessKeyID)","secret_access_key":"\#(I.secretAccessKey)"}"#
@@ -36,14 +40,22 @@ import TestSupport
         case .bearer:
             return (with(["AWS_BEARER_TOKEN_BEDROCK": I.bedrockAPIKey]), nil, "bearer-token")
         case .profile:
-            try dir.write("credentials", "[sp]\naws_access_key_id = \(I.accessKeyID)\naws_secret_access_key = \(I.secretAccessKey)\n")
-            return (with(["AWS_SHARED_CREDENTIALS_FILE": dir.path("credentials"), "AWS_PROFILE": "sp"]), nil, "profile:sp")
+            try dir.write(
+                "credentials",
+                "[sp]\naws_access_key_id = \(I.accessKeyID)\naws_secret_access_key = \(I.secretAccessKey)\n")
+            return (
+                with(["AWS_SHARED_CREDENTIALS_FILE": dir.path("credentials"), "AWS_PROFILE": "sp"]), nil, "profile:sp"
+            )
         case .credentialProcess:
-            let json = #"{"Version": 1, "AccessKeyId": "\#(I.sessionAccessKeyID)", "SecretAccessKey": "\#(I.sessionSecretAccessKey)", "SessionToken": "\#(I.sessionToken)"}"#
+            let json =
+                #"{"Version": 1, "AccessKeyId": "\#(I.sessionAccessKeyID)", "#
+                + #""SecretAccessKey": "\#(I.sessionSecretAccessKey)", "SessionToken": "\#(I.sessionToken)"}"#
             try dir.write("config", "[profile cp]\ncredential_process = printf '%s' '\(json)'\n")
             return (with(["AWS_CONFIG_FILE": dir.path("config"), "AWS_PROFILE": "cp"]), nil, "credential-process:cp")
         case .assumeRole:
-            try dir.write("config", """
+            try dir.write(
+                "config",
+                """
                 [profile base]
                 aws_access_key_id = \(I.accessKeyID)
                 aws_secret_access_key = \(I.secretAccessKey)
@@ -52,21 +64,29 @@ import TestSupport
                 source_profile = base
                 region = us-east-1
                 """)
-            return (with([
-                "AWS_CONFIG_FILE": dir.path("config"), "AWS_PROFILE": "role", "AWS_ENDPOINT_URL_STS": standIn.baseURL,
-            ]), nil, "assume-role:role")
+            return (
+                with([
+                    "AWS_CONFIG_FILE": dir.path("config"), "AWS_PROFILE": "role",
+                    "AWS_ENDPOINT_URL_STS": standIn.baseURL,
+                ]), nil, "assume-role:role"
+            )
         case .webIdentity:
             let tokenFile = try dir.write("token", I.webIdentityToken + "\n")
-            return (with([
-                "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile, "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/standin-role",
-                "AWS_ROLE_SESSION_NAME": "tests", "AWS_ENDPOINT_URL_STS": standIn.baseURL,
-            ]), nil, "web-identity")
+            return (
+                with([
+                    "AWS_WEB_IDENTITY_TOKEN_FILE": tokenFile,
+                    "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/standin-role",
+                    "AWS_ROLE_SESSION_NAME": "tests", "AWS_ENDPOINT_URL_STS": standIn.baseURL,
+                ]), nil, "web-identity"
+            )
         case .container:
             let tokenFile = try dir.write("ctoken", I.containerToken)
-            return (with([
-                "AWS_CONTAINER_CREDENTIALS_FULL_URI": standIn.baseURL + "/container/credentials",
-                "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
-            ]), nil, "container")
+            return (
+                with([
+                    "AWS_CONTAINER_CREDENTIALS_FULL_URI": standIn.baseURL + "/container/credentials",
+                    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE": tokenFile,
+                ]), nil, "container"
+            )
         case .imds:
             return (with(["AWS_EC2_METADATA_SERVICE_ENDPOINT": standIn.baseURL]), nil, "imds")
         }
@@ -97,20 +117,22 @@ import TestSupport
 
     @Test func container_withWrongTokenFails() async throws {
         let standIn = try StandIn.shared()
-        let env = StandInSupport.environment([
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI": standIn.baseURL + "/container/credentials",
-            "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong-token",
-        ], keys: false)
+        let env = StandInSupport.environment(
+            [
+                "AWS_CONTAINER_CREDENTIALS_FULL_URI": standIn.baseURL + "/container/credentials",
+                "AWS_CONTAINER_AUTHORIZATION_TOKEN": "wrong-token",
+            ], keys: false)
         await #expect(throws: BedrockError.self) { try await CredentialChain(environment: env).resolve() }
     }
 
     @Test func webIdentity_withWrongTokenFailsWithSTSError() async throws {
         let standIn = try StandIn.shared()
         let dir = try TempDir()
-        let env = StandInSupport.environment([
-            "AWS_WEB_IDENTITY_TOKEN_FILE": try dir.write("t", "not-the-token"),
-            "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/x", "AWS_ENDPOINT_URL_STS": standIn.baseURL,
-        ], keys: false)
+        let env = StandInSupport.environment(
+            [
+                "AWS_WEB_IDENTITY_TOKEN_FILE": try dir.write("t", "not-the-token"),
+                "AWS_ROLE_ARN": "arn:aws:iam::123456789012:role/x", "AWS_ENDPOINT_URL_STS": standIn.baseURL,
+            ], keys: false)
         do {
             _ = try await CredentialChain(environment: env).resolve()
             Issue.record("expected an STS error")

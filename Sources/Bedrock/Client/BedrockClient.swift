@@ -305,7 +305,8 @@ final class EventStreamConsumer: HTTPResponseConsumer {
                 } catch {
                     var e = error
                     if BedrockError.normalized(e.type) == "validation" {
-                        e = BedrockError(type: e.type, message: e.message, requestID: e.requestID, modelID: modelID,
+                        e = BedrockError(
+                            type: e.type, message: e.message, requestID: e.requestID, modelID: modelID,
                             region: region)
                     }
                     failure = e
@@ -332,8 +333,11 @@ final class EventStreamConsumer: HTTPResponseConsumer {
             error.requestID = error.requestID ?? requestID
             done(.failed(error, afterEvents: yieldedAny))
         } else if status != 200 {
-            done(.failed(.fromHTTP(status: status, headers: headers, body: errorBody, modelID: modelID,
-                region: region), afterEvents: false))
+            done(
+                .failed(
+                    .fromHTTP(
+                        status: status, headers: headers, body: errorBody, modelID: modelID,
+                        region: region), afterEvents: false))
         } else if decoder.hasPartialMessage {
             var e = BedrockError.own("StreamCorrupt", "The response stream ended in the middle of an event")
             e.requestID = requestID

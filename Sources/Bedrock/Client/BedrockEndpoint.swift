@@ -72,7 +72,8 @@ public struct BedrockEndpoint: Sendable, Equatable {
             let fips = labels.contains { $0 == "bedrock-runtime-fips" }
             controlPlaneURL = "https://bedrock\(fips ? "-fips" : "").\(region).\(suffix)"
         }
-        return BedrockEndpoint(runtimeURL: runtimeURL, controlPlaneURL: controlPlaneURL, region: region, host: authority)
+        return BedrockEndpoint(
+            runtimeURL: runtimeURL, controlPlaneURL: controlPlaneURL, region: region, host: authority)
     }
 
     /// Region from bedrock-runtime[-fips].<region>.amazonaws.com[.cn] or
@@ -105,16 +106,19 @@ public struct BedrockEndpoint: Sendable, Equatable {
         let text = backendURL.trimmingCharacters(in: .whitespaces)
         let ignore = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         guard isValidRegion(text), !ignore else { return endpoint }
-        let runtimeOverride = nonEmpty(environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"])
+        let runtimeOverride =
+            nonEmpty(environment["AWS_ENDPOINT_URL_BEDROCK_RUNTIME"])
             ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
         if let runtimeOverride {
-            let overridden = try parse(runtimeOverride.hasSuffix("/") ? String(runtimeOverride.dropLast()) : runtimeOverride)
+            let overridden = try parse(
+                runtimeOverride.hasSuffix("/") ? String(runtimeOverride.dropLast()) : runtimeOverride)
             endpoint.runtimeURL = overridden.runtimeURL
             endpoint.host = overridden.host
             endpoint.controlPlaneURL = overridden.controlPlaneURL
         }
         if let control = nonEmpty(environment["AWS_ENDPOINT_URL_BEDROCK"]) {
-            endpoint.controlPlaneURL = try parse(control.hasSuffix("/") ? String(control.dropLast()) : control).runtimeURL
+            endpoint.controlPlaneURL = try parse(control.hasSuffix("/") ? String(control.dropLast()) : control)
+                .runtimeURL
         }
         return endpoint
     }

@@ -22,7 +22,8 @@ public enum ConverseStreamEvent: Sendable, Equatable {
         case "exception":
             let type = message.header(":exception-type")?.stringValue ?? "UnknownException"
             let payload = try? JSONValue.parse(message.payload)
-            let text = payload?["message"]?.stringValue ?? payload?["Message"]?.stringValue
+            let text =
+                payload?["message"]?.stringValue ?? payload?["Message"]?.stringValue
                 ?? String(decoding: message.payload.prefix(500), as: UTF8.self)
             var error = BedrockError(type: type, message: text, requestID: requestID)
             if let status = payload?["originalStatusCode"]?.intValue { error.httpStatus = Int(status) }

@@ -97,7 +97,8 @@ struct AWSSharedProfiles: Sendable {
         let config = AWSConfigFile(parsing: (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "")
         let credentials = AWSConfigFile(
             parsing: (try? String(contentsOfFile: credentialsPath, encoding: .utf8)) ?? "")
-        return AWSSharedProfiles(config: config, credentials: credentials, configPath: configPath,
+        return AWSSharedProfiles(
+            config: config, credentials: credentials, configPath: configPath,
             credentialsPath: credentialsPath)
     }
 

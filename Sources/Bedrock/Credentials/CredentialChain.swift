@@ -57,9 +57,10 @@ public final class CredentialChain: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(apiKeyEnv: String? = nil, environment: [String: String], region: String? = nil,
-        refreshMargin: Double = 300)
-    {
+    public init(
+        apiKeyEnv: String? = nil, environment: [String: String], region: String? = nil,
+        refreshMargin: Double = 300
+    ) {
         self.apiKeyEnv = apiKeyEnv
         self.environment = environment
         self.region = region

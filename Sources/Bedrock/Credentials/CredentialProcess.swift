@@ -24,7 +24,9 @@ enum CredentialProcess {
                 .trimmingCharacters(in: .whitespacesAndNewlines)
             throw failure("exited with status \(result.status)" + (stderr.isEmpty ? "" : ": \(stderr)"))
         }
-        guard let json = try? JSONValue.parse(result.stdout) else { throw failure("printed something that is not JSON") }
+        guard let json = try? JSONValue.parse(result.stdout) else {
+            throw failure("printed something that is not JSON")
+        }
         guard json["Version"]?.intValue == 1 else { throw failure("printed JSON without \"Version\": 1") }
         guard let accessKey = nonEmpty(json["AccessKeyId"]?.stringValue),
             let secret = nonEmpty(json["SecretAccessKey"]?.stringValue)

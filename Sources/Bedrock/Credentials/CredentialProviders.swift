@@ -80,7 +80,8 @@ struct CredentialProviders: Sendable {
                 "CredentialsInvalid", "Cannot read the web identity token file \(tokenFile)",
                 hint: "Check AWS_WEB_IDENTITY_TOKEN_FILE points at a readable token file")
         }
-        let sessionName = nonEmpty(environment["AWS_ROLE_SESSION_NAME"]) ?? "contenox-\(Int(Date().timeIntervalSince1970))"
+        let sessionName =
+            nonEmpty(environment["AWS_ROLE_SESSION_NAME"]) ?? "contenox-\(Int(Date().timeIntervalSince1970))"
         let sts = STSClient(environment: environment, region: stsRegion(profileRegion: nil))
         let credentials = try await sts.assumeRoleWithWebIdentity(
             roleARN: roleARN, sessionName: sessionName,
@@ -103,7 +104,8 @@ struct CredentialProviders: Sendable {
             if explicit {
                 throw BedrockError.own(
                     "CredentialsNotFound",
-                    "The profile '\(name)' (from AWS_PROFILE) is not in \(files.configPath) or \(files.credentialsPath)",
+                    "The profile '\(name)' (from AWS_PROFILE) is not in \(files.configPath) or "
+                        + files.credentialsPath,
                     hint: "Check the profile name with `aws configure list-profiles`, or unset AWS_PROFILE")
             }
             return nil
@@ -180,7 +182,8 @@ struct CredentialProviders: Sendable {
         return nil
     }
 
-    private func staticKeys(_ settings: [String: String], profile: String) throws(BedrockError) -> ResolvedCredentials? {
+    private func staticKeys(_ settings: [String: String], profile: String) throws(BedrockError) -> ResolvedCredentials?
+    {
         let accessKey = nonEmpty(settings["aws_access_key_id"])
         let secret = nonEmpty(settings["aws_secret_access_key"])
         guard let accessKey, let secret else {
@@ -271,7 +274,9 @@ struct CredentialProviders: Sendable {
             return response
         }
         // Not on EC2 (or no role): fall through quietly, as the SDKs do.
-        guard let tokenResponse = await get("PUT", "/latest/api/token", [("x-aws-ec2-metadata-token-ttl-seconds", "21600")])
+        guard
+            let tokenResponse = await get(
+                "PUT", "/latest/api/token", [("x-aws-ec2-metadata-token-ttl-seconds", "21600")])
         else { return nil }
         let token = String(decoding: tokenResponse.body, as: UTF8.self)
         let auth = [("x-aws-ec2-metadata-token", token)]

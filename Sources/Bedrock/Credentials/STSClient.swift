@@ -8,7 +8,8 @@ struct STSClient: Sendable {
     var region: String
 
     private var endpoint: String {
-        var url = nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
+        var url =
+            nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
             ?? "https://sts.\(region).\(region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com")"
         while url.hasSuffix("/") { url.removeLast() }
         return url
@@ -67,7 +68,8 @@ struct STSClient: Sendable {
         }
         let text = String(decoding: response.body, as: UTF8.self)
         guard response.status == 200 else {
-            let code = xmlValue("Code", in: text) ?? (try? JSONValue.parse(response.body))?["Error"]?["Code"]?
+            let code =
+                xmlValue("Code", in: text) ?? (try? JSONValue.parse(response.body))?["Error"]?["Code"]?
                 .stringValue ?? "HTTP\(response.status)"
             let message = xmlValue("Message", in: text) ?? "HTTP \(response.status)"
             var error = BedrockError(

@@ -86,7 +86,8 @@ extension BedrockClient {
             var modelID = id
             if !onDemand {
                 let candidates = profileIDs.filter { $0.hasSuffix("." + id) }
-                modelID = candidates.first { $0 == "\(prefix).\(id)" } ?? candidates.first { $0 == "global.\(id)" }
+                modelID =
+                    candidates.first { $0 == "\(prefix).\(id)" } ?? candidates.first { $0 == "global.\(id)" }
                     ?? candidates.first ?? "\(prefix).\(id)"
             }
             models.append(
@@ -126,7 +127,7 @@ extension BedrockClient {
                 path: "/foundation-models", query: "byOutputModality=TEXT", body: [], region: result.region ?? "",
                 modelID: nil)
             result.ok = true
-        } catch where error.type == "ConnectionFailed" || error.type == "Timeout" {
+        } catch  where error.type == "ConnectionFailed" || error.type == "Timeout" {
             do {
                 let probe = ConverseRequest(
                     modelID: "amazon.nova-micro-v1:0", messages: [.init(role: .user, content: [.text("hi")])],
