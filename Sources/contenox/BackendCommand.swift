@@ -25,9 +25,9 @@ struct BackendCommand: AsyncParsableCommand {
             let backend = try await service {
                 try services.addBackend(name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
             }
-            let region = backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
+            let regionText = backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
                 ?? "resolved at use from AWS_REGION / AWS_DEFAULT_REGION / the profile"
-            print("added backend \(backend.name) (\(backend.type), region \(region))")
+            print("added backend \(backend.name) (\(backend.type), region \(regionText))")
         }
     }
 
