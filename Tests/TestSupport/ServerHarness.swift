@@ -1,0 +1,310 @@
+import Foundation
+import JSON
+import JSONRPC
+import Synchronization
+
+/// Where the built `contenox` executable is: `$CONTENOX_BIN`, else next to the test bundle
+/// (`swift test` builds every product into the same directory), else `<package>/.build/debug/contenox`.
+public func contenoxExecutable(file: String = #filePath) throws -> URL {
+    struct Missing: Error, CustomStringConvertible { var description: String }
+    var candidates: [URL] = []
+    if let explicit = ProcessInfo.processInfo.environment["CONTENOX_BIN"], !explicit.isEmpty {
+        candidates.append(URL(fileURLWithPath: explicit))
+    }
+    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    candidates.append(runner.deletingLastPathComponent().appendingPathComponent("contenox"))
+    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("contenox"))
+    let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    candidates.append(root.appendingPathComponent(".build/debug/contenox"))
+    for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
+        return candidate
+    }
+    throw Missing(
+        description: "contenox executable not found (tried \(candidates.map(\.path))); run `swift build` first "
+            + "or set CONTENOX_BIN")
+}
+
+/// A fresh directory for `CONTENOX_HOME`, removed by `remove()`.
+public struct TemporaryHome: Sendable {
+    public let path: String
+
+    public init() throws {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("contenox-test-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: base, withIntermediateDirectories: true)
+        path = base.path
+    }
+
+    /// A path inside this home that does not exist yet (for testing that contenox creates it).
+    public var store: String { path + "/home" }
+
+    public func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// Bytes appended by a reader thread and read by the test.
+final class ByteSink: Sendable {
+    private let data = Mutex(Data())
+    func append(_ more: Data) { data.withLock { $0.append(more) } }
+    var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
+}
+
+/// What a finished CLI run printed and returned.
+public struct CLIResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+}
+
+/// Runs `contenox ARGS` with `CONTENOX_HOME=home` (plus `environment`) and waits, at most `timeout` seconds.
+public func runContenox(
+    _ arguments: [String], home: String, environment: [String: String] = [:], timeout: Double = 60
+) throws -> CLIResult {
+    struct TimedOut: Error, CustomStringConvertible { var description: String }
+    let process = Process()
+    process.executableURL = try contenoxExecutable()
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["CONTENOX_HOME"] = home
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    // Drain both pipes on their own threads so a chatty child cannot block on a full pipe.
+    let out = ByteSink()
+    let err = ByteSink()
+    let readers = [(stdout, out), (stderr, err)].map { pipe, sink in
+        let handle = pipe.fileHandleForReading
+        let thread = Thread { sink.append(handle.readDataToEndOfFile()) }
+        thread.start()
+        return thread
+    }
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning {
+        if Date() > deadline {
+            process.terminate()
+            throw TimedOut(description: "contenox \(arguments.joined(separator: " ")) ran longer than \(timeout) s")
+        }
+        usleep(5_000)
+    }
+    // The pipes reach EOF once the child is gone; wait (briefly) for the readers to store what they read.
+    let drained = Date().addingTimeInterval(5)
+    while readers.contains(where: { !$0.isFinished }) && Date() < drained { usleep(2_000) }
+    return CLIResult(
+        status: process.terminationStatus, stdout: out.text, stderr: err.text)
+}
+
+/// Reads frames from a file descriptor on a thread of its own and queues the decoded messages;
+/// every wait has a timeout, so a server that does not answer fails the test instead of hanging it.
+public final class MessageCollector: Sendable {
+    public struct TimedOut: Error, CustomStringConvertible {
+        public var description: String
+        public init(description: String) { self.description = description }
+    }
+
+    private final class State: Sendable {
+        let received = Mutex<[JSONValue]>([])
+        let ended = Mutex(false)
+    }
+
+    private let state = State()
+    private let describe: @Sendable () -> String
+
+    /// Starts reading `fd` (framed as `framing`) until end of file. `describe` adds context (a log) to timeouts.
+    public init(fd: Int32, framing: HarnessFraming, describe: @escaping @Sendable () -> String = { "" }) {
+        self.describe = describe
+        let thread = Thread { [state] in
+            var lsp = ContentLengthFramer(maxMessageBytes: 256 << 20)
+            var ndjson = NDJSONFramer(maxMessageBytes: 256 << 20)
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                if count <= 0 { break }
+                let chunk = Array(buffer[0..<count])
+                let events: [FrameEvent]
+                switch framing {
+                case .lsp:
+                    lsp.feed(chunk)
+                    events = lsp.drain()
+                case .ndjson:
+                    ndjson.feed(chunk)
+                    events = ndjson.drain()
+                }
+                for event in events {
+                    let value: JSONValue
+                    switch event {
+                    case .frame(let body):
+                        value = (try? JSONValue.parse(body)) ?? ["harnessError": "unparsable output frame"]
+                    case .error(let error):
+                        value = ["harnessError": .string("bad output framing: \(error.message)")]
+                    }
+                    state.received.withLock { $0.append(value) }
+                }
+            }
+            state.ended.withLock { $0 = true }
+        }
+        thread.start()
+    }
+
+    /// Every message received and not yet taken, in order.
+    public var messages: [JSONValue] { state.received.withLock { $0 } }
+
+    /// True once the output reached end of file.
+    public var outputEnded: Bool { state.ended.withLock { $0 } }
+
+    /// Waits for the first received message satisfying `match`, and removes it from the queue.
+    public func next(timeout: Double = 20, where match: @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
+        let deadline = Date().addingTimeInterval(timeout)
+        while true {
+            let found = state.received.withLock { queue -> JSONValue? in
+                guard let index = queue.firstIndex(where: match) else { return nil }
+                return queue.remove(at: index)
+            }
+            if let found { return found }
+            if Date() > deadline {
+                throw TimedOut(description: "no matching message within \(timeout) s; got \(messages) \(describe())")
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+
+    /// Waits for the response whose id equals `id` exactly (an integer id is not the string of it).
+    public func response(id: JSONValue, timeout: Double = 20) async throws -> JSONValue {
+        try await next(timeout: timeout) { message in
+            message.objectValue?["method"] == nil && message["id"] == id
+        }
+    }
+
+    /// Waits for the next message of any kind.
+    public func nextMessage(timeout: Double = 20) async throws -> JSONValue {
+        try await next(timeout: timeout) { _ in true }
+    }
+}
+
+public enum HarnessFraming: String, Sendable { case lsp, ndjson }
+
+/// Builds request and notification frames for either framing and writes them to a file descriptor.
+public struct FrameWriter: Sendable {
+    public let framing: HarnessFraming
+    public let fd: Int32
+
+    public init(fd: Int32, framing: HarnessFraming) {
+        self.fd = fd
+        self.framing = framing
+    }
+
+    /// Writes raw bytes (ignoring a closed pipe: the test then sees the missing answer).
+    public func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    /// Writes `body` framed as this writer's framing.
+    public func send(body: [UInt8]) {
+        switch framing {
+        case .lsp: write(ContentLengthFramer.encode(body))
+        case .ndjson: write(NDJSONFramer.encode(body))
+        }
+    }
+
+    public func send(_ json: JSONValue) { send(body: json.serialized()) }
+
+    public func send(_ text: String) { send(body: Array(text.utf8)) }
+
+    public func request(_ id: JSONValue, _ method: String, _ params: JSONValue? = nil) {
+        var message: JSONObject = ["jsonrpc": "2.0", "id": id, "method": .string(method)]
+        if let params { message["params"] = params }
+        send(.object(message))
+    }
+
+    public func notify(_ method: String, _ params: JSONValue? = nil) {
+        var message: JSONObject = ["jsonrpc": "2.0", "method": .string(method)]
+        if let params { message["params"] = params }
+        send(.object(message))
+    }
+}
+
+/// `contenox serve` as a subprocess: write frames to its stdin, read decoded messages from its stdout.
+public final class ServerHarness: Sendable {
+    public let writer: FrameWriter
+    public let collector: MessageCollector
+    private let process: Process
+    private let input: FileHandle
+    private let stderrText = ByteSink()
+
+    public init(
+        home: String, framing: HarnessFraming = .lsp, arguments: [String] = [], environment: [String: String] = [:]
+    ) throws {
+        let process = Process()
+        process.executableURL = try contenoxExecutable()
+        process.arguments = ["serve", "--framing", framing.rawValue] + arguments
+        var env = ProcessInfo.processInfo.environment
+        env["CONTENOX_HOME"] = home
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let stdin = Pipe()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        self.process = process
+        input = stdin.fileHandleForWriting
+        writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: framing)
+        let stderrText = self.stderrText
+        collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: framing) {
+            "server log: " + stderrText.text
+        }
+        let errorHandle = stderr.fileHandleForReading
+        let errorReader = Thread {
+            while true {
+                let data = errorHandle.availableData
+                if data.isEmpty { break }
+                stderrText.append(data)
+            }
+        }
+        errorReader.start()
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+
+    /// What the server wrote to stderr so far (its log).
+    public var stderr: String { stderrText.text }
+
+    /// Sends `initialize`, waits for its answer, then sends `initialized`.
+    @discardableResult
+    public func initialize(id: JSONValue = 0) async throws -> JSONValue {
+        writer.request(id, "initialize", ["clientInfo": ["name": "harness"]])
+        let answer = try await collector.response(id: id)
+        writer.notify("initialized")
+        return answer
+    }
+
+    /// Closes the server's stdin (end of input).
+    public func closeInput() { try? input.close() }
+
+    /// Waits for the server to exit and returns its status.
+    public func waitForExit(timeout: Double = 20) async throws -> Int32 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                throw MessageCollector.TimedOut(description: "server still running after \(timeout) s; log: \(stderr)")
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return process.terminationStatus
+    }
+}
