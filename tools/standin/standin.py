@@ -53,17 +53,25 @@ ON_DEMAND = {
     "amazon.nova-pro-v1:0": ("Nova Pro", "Amazon"),
     "amazon.nova-lite-v1:0": ("Nova Lite", "Amazon"),
     "amazon.nova-micro-v1:0": ("Nova Micro", "Amazon"),
+    "mistral.mistral-large-2402-v1:0": ("Mistral Large (24.02)", "Mistral AI"),
+    "mistral.mistral-small-2402-v1:0": ("Mistral Small (24.02)", "Mistral AI"),
 }
 PROFILE_ONLY = {
     "anthropic.claude-3-7-sonnet-20250219-v1:0": ("Claude 3.7 Sonnet", "Anthropic"),
     "anthropic.claude-sonnet-4-20250514-v1:0": ("Claude Sonnet 4", "Anthropic"),
     "anthropic.claude-opus-4-20250514-v1:0": ("Claude Opus 4", "Anthropic"),
+    "anthropic.claude-opus-4-1-20250805-v1:0": ("Claude Opus 4.1", "Anthropic"),
     "anthropic.claude-sonnet-4-5-20250929-v1:0": ("Claude Sonnet 4.5", "Anthropic"),
     "anthropic.claude-haiku-4-5-20251001-v1:0": ("Claude Haiku 4.5", "Anthropic"),
     "meta.llama3-3-70b-instruct-v1:0": ("Llama 3.3 70B Instruct", "Meta"),
+    "meta.llama3-2-1b-instruct-v1:0": ("Llama 3.2 1B Instruct", "Meta"),
     "meta.llama3-2-3b-instruct-v1:0": ("Llama 3.2 3B Instruct", "Meta"),
+    "meta.llama3-2-11b-instruct-v1:0": ("Llama 3.2 11B Vision Instruct", "Meta"),
+    "meta.llama3-2-90b-instruct-v1:0": ("Llama 3.2 90B Vision Instruct", "Meta"),
+    "meta.llama4-scout-17b-instruct-v1:0": ("Llama 4 Scout 17B Instruct", "Meta"),
     "meta.llama4-maverick-17b-instruct-v1:0": ("Llama 4 Maverick 17B Instruct", "Meta"),
     "amazon.nova-premier-v1:0": ("Nova Premier", "Amazon"),
+    "mistral.pixtral-large-2502-v1:0": ("Pixtral Large (25.02)", "Mistral AI"),
 }
 NOT_ENABLED = {"anthropic.claude-3-opus-20240229-v1:0": ("Claude 3 Opus", "Anthropic")}
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")

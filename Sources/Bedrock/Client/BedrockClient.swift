@@ -103,7 +103,7 @@ public final class BedrockClient: Sendable {
     /// is retried like any request; after it, the error ends the stream.
     public func converseStream(_ request: ConverseRequest) -> AsyncThrowingStream<ConverseStreamEvent, any Error> {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: ConverseStreamEvent.self)
-        let control = StreamControl()
+        let control = TokenHolder()
         let task = Task { [self] in
             do throws(BedrockError) {
                 try await runStream(request, continuation: continuation, control: control)
@@ -123,7 +123,7 @@ public final class BedrockClient: Sendable {
 
     private func runStream(
         _ request: ConverseRequest, continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation,
-        control: StreamControl
+        control: TokenHolder
     ) async throws(BedrockError) {
         let endpoint = try endpoint()
         let region = try region()
@@ -226,29 +226,6 @@ public final class BedrockClient: Sendable {
             method: method, url: baseURL + path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
             connectTimeout: options.connectTimeout, idleTimeout: options.idleTimeout,
             caBundle: nonEmpty(environment["AWS_CA_BUNDLE"]))
-    }
-}
-
-/// Cancellation shared by a stream's driver task, its current transfer, and onTermination.
-final class StreamControl: Sendable {
-    private let state = Mutex<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
-
-    var isCancelled: Bool { state.withLock { $0.cancelled } }
-
-    /// Records the current attempt's transfer; true if the stream was already cancelled.
-    func set(_ token: HTTPCancelToken) -> Bool {
-        state.withLock { s in
-            s.token = token
-            return s.cancelled
-        }
-    }
-
-    func cancel() {
-        let token = state.withLock { s -> HTTPCancelToken? in
-            s.cancelled = true
-            return s.token
-        }
-        if let token { HTTPTransport.cancel(token) }
     }
 }
 

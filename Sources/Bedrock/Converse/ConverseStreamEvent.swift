@@ -120,14 +120,20 @@ public struct ConverseResponse: Sendable, Equatable {
 /// the block's stop ("" -> {}), reasoning text + signature kept. Usable on a partial stream (cancel/error):
 /// blocks not yet stopped are included as far as they got.
 public struct StreamAssembler: Sendable {
+    /// What kind each block is; the strings that grow with every delta live in the dictionaries below,
+    /// where `subscript(_:default:)` appends in place (a string inside an enum payload would be copied
+    /// whole on every delta, which made a long answer quadratic).
     private enum Block: Sendable {
-        case text(String)
-        case toolUse(id: String, name: String, input: String, parsed: JSONValue?)
-        case reasoning(text: String, signature: String?, redacted: String?)
+        case text
+        case toolUse(id: String, name: String, parsed: JSONValue?)
+        case reasoning(signature: String?, redacted: String?)
         case other(JSONValue)
     }
 
     private var blocks: [Int: Block] = [:]
+    private var texts: [Int: String] = [:]
+    private var toolInputs: [Int: String] = [:]
+    private var reasoningTexts: [Int: String] = [:]
     public private(set) var role = "assistant"
     public private(set) var stopReason: String?
     public private(set) var additionalModelResponseFields: JSONValue?
@@ -143,16 +149,16 @@ public struct StreamAssembler: Sendable {
         case .contentBlockStart(let index, let start):
             if let toolUse = start["toolUse"] {
                 blocks[index] = .toolUse(
-                    id: toolUse["toolUseId"]?.stringValue ?? "", name: toolUse["name"]?.stringValue ?? "", input: "",
-                    parsed: nil)
+                    id: toolUse["toolUseId"]?.stringValue ?? "", name: toolUse["name"]?.stringValue ?? "", parsed: nil)
+                toolInputs[index] = ""
             } else if blocks[index] == nil, !(start.objectValue?.isEmpty ?? true) {
                 blocks[index] = .other(start)
             }
         case .contentBlockDelta(let index, let delta):
             applyDelta(index: index, delta: delta)
         case .contentBlockStop(let index):
-            if case .toolUse(let id, let name, let input, _) = blocks[index] {
-                blocks[index] = .toolUse(id: id, name: name, input: input, parsed: Self.parseInput(input))
+            if case .toolUse(let id, let name, _) = blocks[index] {
+                blocks[index] = .toolUse(id: id, name: name, parsed: Self.parseInput(toolInputs[index] ?? ""))
             }
         case .messageStop(let stopReason, let fields):
             self.stopReason = stopReason
@@ -165,24 +171,29 @@ public struct StreamAssembler: Sendable {
 
     private mutating func applyDelta(index: Int, delta: JSONValue) {
         if let text = delta["text"]?.stringValue {
-            if case .text(let existing) = blocks[index] {
-                blocks[index] = .text(existing + text)
-            } else if blocks[index] == nil || isOther(index) {
-                blocks[index] = .text(text)
+            switch blocks[index] {
+            case .text?:
+                texts[index, default: ""] += text
+            case nil, .other?:
+                blocks[index] = .text
+                texts[index] = text
+            default:
+                break
             }
         } else if let input = delta["toolUse"]?["input"]?.stringValue {
-            if case .toolUse(let id, let name, let existing, _) = blocks[index] {
-                blocks[index] = .toolUse(id: id, name: name, input: existing + input, parsed: nil)
+            if case .toolUse? = blocks[index] {
+                toolInputs[index, default: ""] += input
             } else {
-                blocks[index] = .toolUse(id: "", name: "", input: input, parsed: nil)
+                blocks[index] = .toolUse(id: "", name: "", parsed: nil)
+                toolInputs[index] = input
             }
         } else if let reasoning = delta["reasoningContent"] {
-            var (text, signature, redacted) = ("", String?.none, String?.none)
-            if case .reasoning(let t, let s, let r) = blocks[index] { (text, signature, redacted) = (t, s, r) }
-            if let t = reasoning["text"]?.stringValue { text += t }
+            var (signature, redacted) = (String?.none, String?.none)
+            if case .reasoning(let s, let r)? = blocks[index] { (signature, redacted) = (s, r) }
+            if let t = reasoning["text"]?.stringValue { reasoningTexts[index, default: ""] += t }
             if let s = reasoning["signature"]?.stringValue { signature = (signature ?? "") + s }
             if let r = reasoning["redactedContent"]?.stringValue { redacted = (redacted ?? "") + r }
-            blocks[index] = .reasoning(text: text, signature: signature, redacted: redacted)
+            blocks[index] = .reasoning(signature: signature, redacted: redacted)
         }
         // Citations and unknown deltas do not change the stored message.
     }
@@ -202,10 +213,11 @@ public struct StreamAssembler: Sendable {
     public var message: ConverseMessage {
         let content = blocks.keys.sorted().compactMap { index -> ContentBlock? in
             switch blocks[index]! {
-            case .text(let s): return .text(s)
-            case .toolUse(let id, let name, let input, let parsed):
-                return .toolUse(id: id, name: name, input: parsed ?? Self.parseInput(input))
-            case .reasoning(let text, let signature, let redacted):
+            case .text: return .text(texts[index] ?? "")
+            case .toolUse(let id, let name, let parsed):
+                return .toolUse(id: id, name: name, input: parsed ?? Self.parseInput(toolInputs[index] ?? ""))
+            case .reasoning(let signature, let redacted):
+                let text = reasoningTexts[index] ?? ""
                 if let redacted, text.isEmpty { return .redactedReasoning(redacted) }
                 return .reasoning(text: text, signature: signature)
             case .other(let v): return .other(v)

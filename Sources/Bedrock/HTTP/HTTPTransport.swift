@@ -37,9 +37,12 @@ enum HTTPTransport {
     }
 }
 
-/// Hands the cancel token from the starting code to a cancellation handler that may run before or after it.
+/// Hands the cancel token of the current transfer to whoever cancels, which may happen before or after the
+/// transfer starts: a request's cancellation handler, or a stream's driver task and its onTermination.
 final class TokenHolder: Sendable {
     private let state = Mutex<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
 
     /// Stores the token; true if cancellation already happened (the caller then cancels).
     func set(_ token: HTTPCancelToken) -> Bool {

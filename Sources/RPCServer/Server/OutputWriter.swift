@@ -10,11 +10,14 @@ import Synchronization
 final class OutputWriter: Sendable {
     private struct State {
         var queue: [[UInt8]] = []
-        var head = 0
         var queuedBytes = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
         var closed = false
         var finishing = false
+        /// The writer thread is waiting for work: only then does a new frame need to wake it.
+        var writerIdle = false
+        /// A batch taken from the queue is being written.
+        var writing = false
     }
 
     private let fd: Int32
@@ -54,26 +57,26 @@ final class OutputWriter: Sendable {
 
     /// Adds the frame if the queue has room (or `force`); false means wait and try again.
     private func enqueue(_ frame: [UInt8], force: Bool = false) -> Bool {
-        let queued = state.withLock { state -> Bool in
-            if state.closed { return true }
-            if !force && state.queuedBytes >= limit { return false }
+        let (queued, wakeWriter) = state.withLock { state -> (Bool, Bool) in
+            if state.closed { return (true, false) }
+            if !force && state.queuedBytes >= limit { return (false, false) }
             state.queue.append(frame)
             state.queuedBytes += frame.count
-            return true
+            defer { state.writerIdle = false }
+            return (true, state.writerIdle)
         }
-        if queued { wake.signal() }
+        if wakeWriter { wake.signal() }
         return queued
     }
 
     /// Blocks until every queued frame is written (or the writer closed), at most `timeout` seconds.
     func flush(timeout: Double) {
         let empty = state.withLock { state -> Bool in
-            if state.closed || state.queuedBytes == 0 { return true }
+            if state.closed || (state.queue.isEmpty && !state.writing) { return true }
             state.finishing = true
             return false
         }
         if !empty {
-            wake.signal()
             _ = drained.wait(timeout: .now() + timeout)
         }
     }
@@ -82,7 +85,16 @@ final class OutputWriter: Sendable {
 
     private func run() {
         while true {
-            wake.wait()
+            // Deciding to sleep and answering a flush happen under one lock, so neither is missed.
+            let (idle, notify) = state.withLock { state -> (Bool, Bool) in
+                let empty = state.queue.isEmpty
+                let notify = empty && state.finishing
+                if notify { state.finishing = false }
+                state.writerIdle = empty
+                return (empty, notify)
+            }
+            if notify { drained.signal() }
+            if idle { wake.wait() }
             while let frame = next() {
                 if !writeAll(frame) {
                     close()
@@ -90,30 +102,23 @@ final class OutputWriter: Sendable {
                 }
                 resumeWaiters()
             }
-            let notify = state.withLock { state -> Bool in
-                defer { state.finishing = false }
-                return state.finishing && state.queuedBytes == 0
-            }
-            if notify { drained.signal() }
         }
     }
 
+    /// Takes every queued frame, joined, so that one write(2) carries all that is waiting.
     private func next() -> [UInt8]? {
         state.withLock { state -> [UInt8]? in
-            guard state.head < state.queue.count else {
+            state.writing = !state.queue.isEmpty
+            guard state.writing else { return nil }
+            defer {
                 state.queue.removeAll(keepingCapacity: true)
-                state.head = 0
-                return nil
+                state.queuedBytes = 0
             }
-            let frame = state.queue[state.head]
-            state.queue[state.head] = []
-            state.head += 1
-            state.queuedBytes -= frame.count
-            if state.head > 1024 && state.head * 2 > state.queue.count {
-                state.queue.removeFirst(state.head)
-                state.head = 0
-            }
-            return frame
+            if state.queue.count == 1 { return state.queue[0] }
+            var joined: [UInt8] = []
+            joined.reserveCapacity(state.queuedBytes)
+            for frame in state.queue { joined += frame }
+            return joined
         }
     }
 

@@ -212,23 +212,39 @@ extension Services {
             lastSave = ContinuousClock.now
         }
 
+        // The loop below never waits for the client: notifications go through the outbox, which a
+        // sender drains at the client's pace, merging deltas while it waits (see NotificationOutbox).
+        let outbox = NotificationOutbox()
+        async let sent: Void = {
+            // A cancelled request was answered already: what is still queued is dropped.
+            while !Task.isCancelled, let (method, params) = await outbox.next() { await notify(method, params) }
+        }()
         do {
             for try await event in client.converseStream(converse) {
                 assembler.apply(event)
                 switch event {
                 case .contentBlockStart(let index, let start):
-                    await notify("chat/blockStart", ["sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start])
+                    outbox.push(method: "chat/blockStart", params: [
+                        "sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start,
+                    ])
                 case .contentBlockDelta(let index, let delta):
-                    await notify("chat/delta", ["sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta])
+                    outbox.push(method: "chat/delta", params: [
+                        "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta,
+                    ])
                 default:
                     break
                 }
                 if ContinuousClock.now - lastSave >= Self.partialSaveInterval { save("incomplete") }
             }
+            // Every notification goes out before the result.
+            outbox.finish()
+            await sent
         } catch let error as BedrockError {
+            outbox.finish()
             save("incomplete")
             throw ServiceError(error)
         } catch {
+            outbox.finish()
             save("incomplete")
             throw error
         }

@@ -10,6 +10,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError, EventStreamError
 import botocore.eventstream
+import sys, os
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from conftest import KEYS, make_client
 
@@ -230,3 +232,19 @@ def test_client_disconnect_is_counted(standin):
     while stats()["clientDisconnects"] == before and time.time() < deadline:
         time.sleep(0.05)
     assert stats()["clientDisconnects"] == before + 1
+
+
+def test_stand_in_knows_every_catalog_model():
+    """The stand-in serves every model contenox's catalog lists, with the same inference-profile rule."""
+    import os
+    import re
+    import standin as module
+    source = open(os.path.join(os.path.dirname(__file__), "..", "..", "..", "Sources", "Bedrock", "Models",
+                               "ModelCatalog.swift")).read()
+    entries = re.findall(r'id: "([^"]+)".*?requiresInferenceProfile: (true|false)', source, re.S)
+    assert len(entries) >= 20
+    for model_id, needs_profile in entries:
+        if needs_profile == "true":
+            assert model_id in module.PROFILE_ONLY, model_id
+        else:
+            assert model_id in module.ON_DEMAND, model_id

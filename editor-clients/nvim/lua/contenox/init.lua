@@ -304,29 +304,27 @@ function M.select_model()
   end)
 end
 
---- Sets a configuration key (default-model, default-provider).
-function M.config_set(key, value, callback)
-  M.request('config/set', { key = key, value = value }, function(err, result)
+-- Shows a failed request's message and hint, then passes the answer on.
+local function reporting(callback)
+  return function(err, result)
     if err then
-      local hint = err.data and null_to_nil(err.data.hint)
+      local hint = type(err.data) == 'table' and null_to_nil(err.data.hint)
       vim.notify('contenox: ' .. tostring(err.message) .. (hint and ('\n' .. hint) or ''), vim.log.levels.ERROR)
     end
     if callback then
       callback(err, result)
     end
-  end)
+  end
+end
+
+--- Sets a configuration key (default-model, default-provider).
+function M.config_set(key, value, callback)
+  M.request('config/set', { key = key, value = value }, reporting(callback))
 end
 
 --- Adds a Bedrock backend: `url` is an endpoint or a bare region.
 function M.backend_add(name, url, region, callback)
-  M.request('backend/add', { name = name, type = 'bedrock', url = url, region = region }, function(err, result)
-    if err then
-      vim.notify('contenox: ' .. tostring(err.message), vim.log.levels.ERROR)
-    end
-    if callback then
-      callback(err, result)
-    end
-  end)
+  M.request('backend/add', { name = name, type = 'bedrock', url = url, region = region }, reporting(callback))
 end
 
 --- Stops the server.
