@@ -1,7 +1,7 @@
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct CLITests {
     @Test func seedCommandsRunExactlyAsWritten() throws {
@@ -9,11 +9,17 @@ import TestSupport
         defer { home.remove() }
         let env = ["AWS_REGION": "", "AWS_DEFAULT_REGION": ""]
         let first = try runContenox(
-            ["backend", "add", "bedrock", "--type", "bedrock", "--url", "https://bedrock-runtime.us-east-1.amazonaws.com"],
+            [
+                "backend", "add", "bedrock", "--type", "bedrock", "--url",
+                "https://bedrock-runtime.us-east-1.amazonaws.com",
+            ],
             home: home.store, environment: env)
         #expect(first.status == 0, "\(first.stderr)")
         let duplicate = try runContenox(
-            ["backend", "add", "bedrock", "--type", "bedrock", "--url", "us-east-1", "--api-key-env", "AWS_BEDROCK_CREDS"],
+            [
+                "backend", "add", "bedrock", "--type", "bedrock", "--url", "us-east-1", "--api-key-env",
+                "AWS_BEDROCK_CREDS",
+            ],
             home: home.store, environment: env)
         #expect(duplicate.status == 1)
         #expect(duplicate.stderr.hasPrefix("error: "))
@@ -26,7 +32,8 @@ import TestSupport
         #expect(provider.status == 0, "\(provider.stderr)")
 
         let get = try runContenox(["config", "get", "default-model"], home: home.store)
-        #expect(get.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "anthropic.claude-3-5-sonnet-20241022-v2:0")
+        #expect(
+            get.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "anthropic.claude-3-5-sonnet-20241022-v2:0")
         let all = try runContenox(["config", "get", "--json"], home: home.store)
         let config = try JSONValue.parse(all.stdout)
         #expect(config["default-provider"] == "bedrock")
@@ -48,7 +55,9 @@ import TestSupport
     @Test func replaceOverwrites() throws {
         let home = try TemporaryHome()
         defer { home.remove() }
-        #expect(try runContenox(["backend", "add", "b", "--type", "bedrock", "--url", "us-east-1"], home: home.store).status == 0)
+        #expect(
+            try runContenox(["backend", "add", "b", "--type", "bedrock", "--url", "us-east-1"], home: home.store).status
+                == 0)
         let replaced = try runContenox(
             ["backend", "add", "b", "--type", "bedrock", "--url", "eu-west-1", "--replace"], home: home.store)
         #expect(replaced.status == 0)
@@ -101,7 +110,10 @@ import TestSupport
         let secret = "wJalrXUtnFEMI-K7MDENG-SECRETSENTINEL"
         let blob = #"{"AccessKeyID":"AKIASENTINEL0000","SecretAccessKey":"\#(secret)","SessionToken":"TOKENSENTINEL"}"#
         let added = try runContenox(
-            ["backend", "add", "bedrock", "--type", "bedrock", "--url", "us-east-1", "--api-key-env", "AWS_BEDROCK_CREDS"],
+            [
+                "backend", "add", "bedrock", "--type", "bedrock", "--url", "us-east-1", "--api-key-env",
+                "AWS_BEDROCK_CREDS",
+            ],
             home: home.store, environment: ["AWS_BEDROCK_CREDS": blob])
         #expect(added.status == 0, "\(added.stderr)")
         let list = try runContenox(["backend", "list"], home: home.store, environment: ["AWS_BEDROCK_CREDS": blob])
@@ -132,7 +144,8 @@ import TestSupport
                     (0..<perLoop).map { n in
                         (try? runContenox(
                             ["backend", "add", "p\(loop)-\(n)", "--type", "bedrock", "--url", "us-east-1"],
-                            home: home.store).status) ?? -1
+                            home: home.store
+                        ).status) ?? -1
                     }
                 }
             }

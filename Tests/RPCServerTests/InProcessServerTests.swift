@@ -3,8 +3,8 @@ import JSON
 import JSONRPC
 import RPCServer
 import Synchronization
-import Testing
 import TestSupport
+import Testing
 
 /// A JSONRPCServer on a pair of pipes inside the test process, with the real method table plus
 /// test-only handlers registered through the public registration point.
@@ -246,9 +246,11 @@ final class PipeServer: Sendable {
         server.writer.request(4, "backend/show", ["name": "bedrock"])
         #expect(try await server.collector.response(id: 4)["result"]?["backend"]?["region"] == "us-west-2")
         server.writer.request(5, "config/set", ["key": "default-provider", "value": "bedrock"])
-        #expect(try await server.collector.response(id: 5)["result"] == ["key": "default-provider", "value": "bedrock"])
+        #expect(
+            try await server.collector.response(id: 5)["result"] == ["key": "default-provider", "value": "bedrock"])
         server.writer.request(6, "config/get", ["key": "default-provider"])
-        #expect(try await server.collector.response(id: 6)["result"] == ["key": "default-provider", "value": "bedrock"])
+        #expect(
+            try await server.collector.response(id: 6)["result"] == ["key": "default-provider", "value": "bedrock"])
         server.writer.request(7, "config/set", ["key": "colour", "value": "x"])
         let unknown = try await server.collector.response(id: 7)
         #expect(unknown["error"]?["code"] == -32602)

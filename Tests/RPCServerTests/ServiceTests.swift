@@ -2,8 +2,8 @@ import Foundation
 import JSON
 import JSONRPC
 import RPCServer
-import Testing
 import TestSupport
+import Testing
 
 func makeServices(environment: [String: String] = [:]) throws -> (Services, TemporaryHome) {
     let home = try TemporaryHome()
@@ -76,7 +76,8 @@ struct AddCase: Sendable, CustomStringConvertible {
         let (services, home) = try makeServices()
         defer { home.remove() }
         #expect {
-            try services.addBackend(name: "x", type: "ollama", url: "us-east-1", apiKeyEnv: nil, region: nil, replace: false)
+            try services.addBackend(
+                name: "x", type: "ollama", url: "us-east-1", apiKeyEnv: nil, region: nil, replace: false)
         } throws: { error in
             (error as? ServiceError)?.message.contains("bedrock") == true
         }
@@ -85,7 +86,8 @@ struct AddCase: Sendable, CustomStringConvertible {
     @Test func duplicateNeedsReplace() throws {
         let (services, home) = try makeServices()
         defer { home.remove() }
-        _ = try services.addBackend(name: "b", type: "bedrock", url: "us-east-1", apiKeyEnv: nil, region: nil, replace: false)
+        _ = try services.addBackend(
+            name: "b", type: "bedrock", url: "us-east-1", apiKeyEnv: nil, region: nil, replace: false)
         do {
             _ = try services.addBackend(
                 name: "b", type: "bedrock", url: "eu-west-1", apiKeyEnv: nil, region: nil, replace: false)
@@ -96,7 +98,8 @@ struct AddCase: Sendable, CustomStringConvertible {
             #expect(error.responseError.code.rawValue <= -32000)
         }
         #expect(try services.backend(named: "b").region == "us-east-1")
-        _ = try services.addBackend(name: "b", type: "bedrock", url: "eu-west-1", apiKeyEnv: nil, region: nil, replace: true)
+        _ = try services.addBackend(
+            name: "b", type: "bedrock", url: "eu-west-1", apiKeyEnv: nil, region: nil, replace: true)
         #expect(try services.backend(named: "b").region == "eu-west-1")
         #expect(try services.backends().count == 1)
     }

@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 import RPCServer
-import Testing
 import TestSupport
+import Testing
 
 /// Runs a Python snippet (the stdlib sqlite3 module as an independent reader of the database) and
 /// returns its stdout, trimmed.
@@ -40,7 +40,8 @@ func permissions(_ path: String) throws -> Int {
         #expect(try permissions(path + "-shm") == 0o600)
         let facts = try python(
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                + "print(c.execute('pragma journal_mode').fetchone()[0], c.execute('pragma user_version').fetchone()[0])",
+                + "print(c.execute('pragma journal_mode').fetchone()[0], "
+                + "c.execute('pragma user_version').fetchone()[0])",
             [path])
         #expect(facts == "wal \(Store.schemaVersion)")
         #expect(try store.integrityCheck() == "ok")
@@ -66,13 +67,15 @@ func permissions(_ path: String) throws -> Int {
         let home = try TemporaryHome()
         defer { home.remove() }
         let path = home.path + "/contenox.db"
-        _ = try python("import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table x(a)'); c.commit()", [path])
+        _ = try python(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('create table x(a)'); c.commit()", [path])
         let store = try Store(path: path)
         try store.setSetting("default-provider", "p")
         #expect(try store.setting("default-provider") == "p")
         let tables = try python(
             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
-                + "print(','.join(r[0] for r in c.execute(\"select name from sqlite_master where type='table' order by name\")))",
+                + "print(','.join(r[0] for r in "
+                + "c.execute(\"select name from sqlite_master where type='table' order by name\")))",
             [path])
         #expect(tables == "backends,messages,sessions,settings,x")
     }
@@ -147,7 +150,8 @@ func permissions(_ path: String) throws -> Int {
         #expect(try store.messages(sessionID: id).isEmpty)
         #expect(try !store.deleteSession(id: id))
         let orphans = try python(
-            "import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute('select count(*) from messages').fetchone()[0])",
+            "import sqlite3,sys; "
+                + "print(sqlite3.connect(sys.argv[1]).execute('select count(*) from messages').fetchone()[0])",
             [path])
         #expect(orphans == "0")
     }

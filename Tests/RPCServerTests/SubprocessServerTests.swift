@@ -1,7 +1,7 @@
 import Foundation
 import JSON
-import Testing
 import TestSupport
+import Testing
 
 @Suite struct SubprocessServerTests {
     @Test(arguments: [HarnessFraming.lsp, .ndjson])
@@ -36,7 +36,8 @@ import TestSupport
         server.writer.request(1, "backend/list")
         #expect(try await server.collector.response(id: 1)["result"] == ["backends": []])
         // Larger than --max-message-bytes.
-        let big = "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"x\",\"params\":{\"p\":\"" + String(repeating: "a", count: 4096)
+        let big =
+            "{\"jsonrpc\":\"2.0\",\"id\":99,\"method\":\"x\",\"params\":{\"p\":\"" + String(repeating: "a", count: 4096)
             + "\"}}"
         server.writer.send(big)
         let tooBig = try await server.collector.nextMessage()
@@ -53,7 +54,8 @@ import TestSupport
         // Header names in any case, Content-Type accepted.
         let body = Array(#"{"jsonrpc":"2.0","id":4,"method":"backend/list"}"#.utf8)
         server.writer.write(
-            Array("content-length: \(body.count)\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n".utf8)
+            Array(
+                "content-length: \(body.count)\r\nContent-Type: application/vscode-jsonrpc; charset=utf-8\r\n\r\n".utf8)
                 + body)
         #expect(try await server.collector.response(id: 4)["result"] == ["backends": []])
         server.closeInput()
