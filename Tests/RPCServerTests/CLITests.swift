@@ -73,6 +73,7 @@ import Testing
         (["backend", "add", "b", "--url", "us-east-1"], 2),  // missing --type
         (["backend", "frobnicate"], 2),
         (["serve", "--framing", "xml"], 2),
+        (["serve", "--log-level", "loud"], 2),
         (["backend", "add", "b", "--type", "openai", "--url", "us-east-1"], 1),
         (["backend", "add", "bad name", "--type", "bedrock", "--url", "us-east-1"], 1),
         (["backend", "add", "b", "--type", "bedrock", "--url", "ftp://x"], 1),

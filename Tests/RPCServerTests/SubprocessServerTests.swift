@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import JSONRPC
 import TestSupport
 import Testing
 
@@ -140,5 +141,53 @@ import Testing
         _ = try await server.waitForExit()
         #expect(server.stderr.contains("info") || server.stderr.contains("debug"))
         #expect(!server.collector.messages.contains { $0["harnessError"] != nil })
+    }
+
+    @Test func frameByteByByteAndManyFramesInOneWrite() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let server = try ServerHarness(home: home.store)
+        try await server.initialize()
+        let frame = ContentLengthFramer.encode(Array(#"{"jsonrpc":"2.0","id":1,"method":"backend/list"}"#.utf8))
+        for byte in frame {
+            server.writer.write([byte])
+            usleep(300)
+        }
+        #expect(try await server.collector.response(id: 1)["result"] == ["backends": []])
+        let many = (2...4).flatMap { id in
+            ContentLengthFramer.encode(Array(#"{"jsonrpc":"2.0","id":\#(id),"method":"config/get"}"#.utf8))
+        }
+        server.writer.write(many)
+        for id in 2...4 {
+            #expect(try await server.collector.response(id: .int(Int64(id)))["result"] == ["config": [:]])
+        }
+        server.closeInput()
+        #expect(try await server.waitForExit() == 1)
+    }
+
+    @Test func missingContentLengthIsAnsweredAndTheServerResynchronises() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let server = try ServerHarness(home: home.store)
+        try await server.initialize()
+        server.writer.write(Array("Content-Type: application/json\r\n\r\n".utf8))
+        let bad = try await server.collector.nextMessage()
+        #expect(bad["id"] == .null && bad["error"] != nil)
+        server.writer.request(1, "backend/list")
+        #expect(try await server.collector.response(id: 1)["result"] == ["backends": []])
+        server.closeInput()
+        #expect(try await server.waitForExit() == 1)
+    }
+
+    @Test func closedOutputEndsTheServerCleanly() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let server = try ServerHarness(home: home.store)
+        try await server.initialize()
+        server.closeOutput()
+        for id in 1...5 { server.writer.request(.int(Int64(id)), "backend/list") }
+        let status = try await server.waitForExit()
+        #expect(server.exitedNormally, "killed by a signal (SIGPIPE?): \(status)")
+        #expect(status == 1)
     }
 }
