@@ -155,7 +155,9 @@ import Testing
             return all
         }
         #expect(statuses == Array(repeating: 0, count: 2 * perLoop))
-        let json = try JSONValue.parse(try runContenox(["backend", "list", "--json"], home: home.store).stdout)
+        let list = try runContenox(["backend", "list", "--json"], home: home.store)
+        #expect(list.status == 0, "\(list.stderr)")
+        let json = try JSONValue.parse(list.stdout)
         #expect(json.arrayValue?.count == 2 * perLoop)
     }
 }

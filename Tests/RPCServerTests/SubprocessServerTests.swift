@@ -179,15 +179,33 @@ import Testing
         #expect(try await server.waitForExit() == 1)
     }
 
+    /// The server's stdout is a pipe whose reader (`true`) is already gone, so its first write fails
+    /// with EPIPE: it must exit 1 by itself, not die of SIGPIPE (141) or hang. (Closing the read end in
+    /// this process would not do: a thread blocked in read(2) keeps the pipe open on Linux.)
     @Test func closedOutputEndsTheServerCleanly() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
-        let server = try ServerHarness(home: home.store)
-        try await server.initialize()
-        server.closeOutput()
-        for id in 1...5 { server.writer.request(.int(Int64(id)), "backend/list") }
-        let status = try await server.waitForExit()
-        #expect(server.exitedNormally, "killed by a signal (SIGPIPE?): \(status)")
-        #expect(status == 1)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", #""$0" serve | true; echo "${PIPESTATUS[0]}""#, try contenoxExecutable().path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["CONTENOX_HOME"] = home.store
+        process.environment = environment
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try await Task.sleep(for: .milliseconds(300))  // `true` has exited by now
+        let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
+        writer.request(0, "initialize")
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!process.isRunning, "the server did not notice its closed output")
+        if process.isRunning { process.terminate() }
+        let status = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
+        try? stdin.fileHandleForWriting.close()
     }
 }

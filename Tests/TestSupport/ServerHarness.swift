@@ -239,7 +239,6 @@ public final class ServerHarness: Sendable {
     public let collector: MessageCollector
     private let process: Process
     private let input: FileHandle
-    private let output: FileHandle
     private let stderrText = ByteSink()
 
     public init(
@@ -261,7 +260,6 @@ public final class ServerHarness: Sendable {
         try process.run()
         self.process = process
         input = stdin.fileHandleForWriting
-        output = stdout.fileHandleForReading
         writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: framing)
         let stderrText = self.stderrText
         collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: framing) {
@@ -296,12 +294,6 @@ public final class ServerHarness: Sendable {
 
     /// Closes the server's stdin (end of input).
     public func closeInput() { try? input.close() }
-
-    /// Closes the read end of the server's stdout, so its next write fails (EPIPE).
-    public func closeOutput() { try? output.close() }
-
-    /// True when the server ended by exiting rather than by a signal (valid after `waitForExit`).
-    public var exitedNormally: Bool { process.terminationReason == .exit }
 
     /// Waits for the server to exit and returns its status.
     public func waitForExit(timeout: Double = 20) async throws -> Int32 {
