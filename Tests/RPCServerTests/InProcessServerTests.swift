@@ -43,6 +43,9 @@ final class PipeServer: Sendable {
         var input: [Int32] = [0, 0]
         var output: [Int32] = [0, 0]
         guard pipe(&input) == 0, pipe(&output) == 0 else { throw POSIXError(.EMFILE) }
+        // Close-on-exec, so a contenox spawned by a concurrent test does not inherit (and hold open) these
+        // pipes. (pipe2 is not visible to Swift without _GNU_SOURCE; the window before fcntl is tiny.)
+        for fd in input + output { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         inputWrite = input[1]
         outputWrite = output[1]
         var configuration = JSONRPCServer.Configuration()
