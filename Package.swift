@@ -27,7 +27,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
-        .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
     ]
 )

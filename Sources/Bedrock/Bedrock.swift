@@ -1,1 +1,0 @@
-// Module Bedrock: filled in by its own change.

@@ -1,0 +1,354 @@
+import Foundation
+import JSON
+import Synchronization
+
+/// Talks to one Bedrock backend: Converse, ConverseStream, model listing and a health check. Every attempt is
+/// signed afresh (SigV4, service `bedrock`, the endpoint's region) or carries a Bedrock API key as Bearer.
+public final class BedrockClient: Sendable {
+    /// Tunables; the defaults are the AWS SDKs' standard retry mode and sensible network timeouts.
+    public struct Options: Sendable, Equatable {
+        /// Attempts in all, first included.
+        public var maxAttempts = 3
+        /// Backoff before attempt n+1 is random(0..<1) * min(retryBaseDelay * 2^(n-1), retryMaxDelay) seconds.
+        public var retryBaseDelay: Double = 1
+        public var retryMaxDelay: Double = 20
+        public var connectTimeout: Double = 10
+        /// Seconds without a byte from the endpoint before a request fails with Timeout.
+        public var idleTimeout: Double = 60
+        /// Temporary credentials are refreshed this many seconds before they expire.
+        public var credentialRefreshMargin: Double = 300
+
+        public init() {}
+    }
+
+    public let backend: BackendSettings
+    public let options: Options
+    let environment: [String: String]
+    private let endpointResult: Result<BedrockEndpoint, BedrockError>
+    let credentialChain: CredentialChain
+    let modelCache = Mutex<[ModelInfo]?>(nil)
+
+    public convenience init(
+        backend: BackendSettings, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) {
+        self.init(backend: backend, environment: environment, options: Options())
+    }
+
+    public init(backend: BackendSettings, environment: [String: String], options: Options) {
+        self.backend = backend
+        self.environment = environment
+        self.options = options
+        let endpointResult = Result { () throws(BedrockError) -> BedrockEndpoint in
+            try BedrockEndpoint.resolve(backendURL: backend.url, environment: environment)
+        }
+        self.endpointResult = endpointResult
+        let region = nonEmpty(backend.region) ?? (try? endpointResult.get())?.region
+        credentialChain = CredentialChain(
+            apiKeyEnv: backend.apiKeyEnv, environment: environment, region: region,
+            refreshMargin: options.credentialRefreshMargin)
+    }
+
+    /// The endpoint the backend's URL names (after AWS_ENDPOINT_URL* overrides for a bare region).
+    public func endpoint() throws(BedrockError) -> BedrockEndpoint {
+        try endpointResult.get()
+    }
+
+    /// The signing region: the backend's region, the endpoint's, AWS_REGION, AWS_DEFAULT_REGION, the profile's.
+    public func region() throws(BedrockError) -> String {
+        if let region = nonEmpty(backend.region) { return region }
+        if let region = try endpoint().region { return region }
+        if let region = nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) {
+            return region
+        }
+        let profile = AWSSharedProfiles.selectedProfile(environment: environment).name
+        if let region = nonEmpty(AWSSharedProfiles.load(environment: environment).profiles[profile]?["region"]) {
+            return region
+        }
+        throw BedrockError.own(
+            "RegionNotSet",
+            "No region for backend '\(backend.name)': its URL \(backend.url) names none, and AWS_REGION, "
+                + "AWS_DEFAULT_REGION and profile '\(profile)' set none",
+            hint: "Add the backend with a region (e.g. --region us-east-1 or url us-east-1), or export AWS_REGION")
+    }
+
+    /// The credentials this backend uses now, and their source.
+    public func resolveCredentials() async throws(BedrockError) -> ResolvedCredentials {
+        try await credentialChain.resolve()
+    }
+
+    // MARK: Converse
+
+    public func converse(_ request: ConverseRequest) async throws(BedrockError) -> ConverseResponse {
+        let endpoint = try endpoint()
+        let region = try region()
+        let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse"
+        let body = request.bodyJSON.serialized()
+        let response = try await send(
+            method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
+            region: region, modelID: request.modelID)
+        let json: JSONValue
+        do {
+            json = try JSONValue.parse(response.body)
+        } catch {
+            throw BedrockError.own("InvalidResponse", "The Converse answer is not JSON: \(error.message)")
+        }
+        var result = try ConverseResponse(json: json, requestID: response.requestID)
+        let names = request.toolNames
+        result.message.content = result.message.content.map { names.incoming($0) }
+        return result
+    }
+
+    /// Events as they are decoded. Cancelling the consuming Task (or dropping the stream) aborts the
+    /// HTTP transfer within milliseconds. Errors thrown are BedrockError. A failure before the first event
+    /// is retried like any request; after it, the error ends the stream.
+    public func converseStream(_ request: ConverseRequest) -> AsyncThrowingStream<ConverseStreamEvent, any Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ConverseStreamEvent.self)
+        let control = StreamControl()
+        let task = Task { [self] in
+            do throws(BedrockError) {
+                try await runStream(request, continuation: continuation, control: control)
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+        }
+        continuation.onTermination = { termination in
+            if case .cancelled = termination {
+                control.cancel()
+                task.cancel()
+            }
+        }
+        return stream
+    }
+
+    private func runStream(
+        _ request: ConverseRequest, continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation,
+        control: StreamControl
+    ) async throws(BedrockError) {
+        let endpoint = try endpoint()
+        let region = try region()
+        let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse-stream"
+        let body = request.bodyJSON.serialized()
+        let names = request.toolNames
+        var attempt = 1
+        while true {
+            if control.isCancelled { throw .cancelled() }
+            let credentials = try await credentialChain.resolve()
+            let httpRequest = signedRequest(
+                method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
+                credentials: credentials, region: region)
+            let outcome = await withCheckedContinuation { (done: CheckedContinuation<StreamOutcome, Never>) in
+                let consumer = EventStreamConsumer(
+                    continuation: continuation, names: names, modelID: request.modelID, region: region
+                ) { done.resume(returning: $0) }
+                let token = HTTPTransport.start(httpRequest, consumer: consumer)
+                if control.set(token) { HTTPTransport.cancel(token) }
+            }
+            guard case .failed(let error, let afterEvents) = outcome else { return }
+            if control.isCancelled { throw .cancelled() }
+            noteFailure(error)
+            if afterEvents || !error.retryable || attempt >= options.maxAttempts { throw error }
+            try await backoff(attempt: attempt)
+            attempt += 1
+        }
+    }
+
+    // MARK: Requests with retries
+
+    /// Sends a signed request with the standard retry mode; returns a 2xx response or throws.
+    func send(
+        method: String, baseURL: String, host: String, path: String, query: String, body: [UInt8], region: String,
+        modelID: String?
+    ) async throws(BedrockError) -> HTTPResponse {
+        var attempt = 1
+        while true {
+            let credentials = try await credentialChain.resolve()
+            let request = signedRequest(
+                method: method, baseURL: baseURL, host: host, path: path, query: query, body: body,
+                credentials: credentials, region: region)
+            let error: BedrockError
+            do {
+                let response = try await HTTPTransport.send(request)
+                if (200..<300).contains(response.status) { return response }
+                error = .fromHTTP(
+                    status: response.status, headers: response.headers, body: response.body, modelID: modelID,
+                    region: region)
+            } catch {
+                if error.type == "Cancelled" { throw error }
+                guard !Task.isCancelled else { throw .cancelled() }
+                var e = error
+                if e.type == "ConnectionFailed" { e.message = "\(baseURL): \(e.message)" }
+                if attempt >= options.maxAttempts || !e.retryable { throw e }
+                try await backoff(attempt: attempt)
+                attempt += 1
+                continue
+            }
+            noteFailure(error)
+            if !error.retryable || attempt >= options.maxAttempts { throw error }
+            try await backoff(attempt: attempt)
+            attempt += 1
+        }
+    }
+
+    private func noteFailure(_ error: BedrockError) {
+        // Expired session credentials: look them up again next time (a refreshed profile, say).
+        if BedrockError.normalized(error.type) == "expiredtoken" { credentialChain.invalidate() }
+    }
+
+    /// Full jitter: random(0..<1) * min(base * 2^(attempt-1), max) seconds.
+    private func backoff(attempt: Int) async throws(BedrockError) {
+        let ceiling = min(options.retryBaseDelay * pow(2, Double(attempt - 1)), options.retryMaxDelay)
+        let delay = Double.random(in: 0..<1) * ceiling
+        do {
+            try await Task.sleep(for: .seconds(delay))
+        } catch {
+            throw .cancelled()
+        }
+    }
+
+    func signedRequest(
+        method: String, baseURL: String, host: String, path: String, query: String, body: [UInt8],
+        credentials: ResolvedCredentials, region: String
+    ) -> HTTPRequest {
+        var headers: [(String, String)] = []
+        if method != "GET" { headers.append(("Content-Type", "application/json")) }
+        switch credentials.auth {
+        case .bearer(let token):
+            headers.append(("Authorization", "Bearer \(token)"))
+        case .sigV4(let aws):
+            SigV4.sign(
+                method: method, host: host, path: path, query: query, headers: &headers, body: body,
+                credentials: aws, region: region, service: "bedrock", date: Date())
+        }
+        // The Host header comes from the URL; drop a copy SigV4 may have added so curl does not send two.
+        headers.removeAll { $0.0.lowercased() == "host" }
+        return HTTPRequest(
+            method: method, url: baseURL + path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
+            connectTimeout: options.connectTimeout, idleTimeout: options.idleTimeout,
+            caBundle: nonEmpty(environment["AWS_CA_BUNDLE"]))
+    }
+}
+
+/// Cancellation shared by a stream's driver task, its current transfer, and onTermination.
+final class StreamControl: Sendable {
+    private let state = Mutex<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
+
+    var isCancelled: Bool { state.withLock { $0.cancelled } }
+
+    /// Records the current attempt's transfer; true if the stream was already cancelled.
+    func set(_ token: HTTPCancelToken) -> Bool {
+        state.withLock { s in
+            s.token = token
+            return s.cancelled
+        }
+    }
+
+    func cancel() {
+        let token = state.withLock { s -> HTTPCancelToken? in
+            s.cancelled = true
+            return s.token
+        }
+        if let token { HTTPTransport.cancel(token) }
+    }
+}
+
+enum StreamOutcome: Sendable {
+    case finished
+    case failed(BedrockError, afterEvents: Bool)
+}
+
+/// Feeds a ConverseStream body to the event-stream decoder as bytes arrive (on the transport's thread) and
+/// yields each decoded event straight into the stream; buffers only an error response's body.
+final class EventStreamConsumer: HTTPResponseConsumer {
+    private let continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation
+    private let names: ToolNameMap
+    private let modelID: String
+    private let region: String
+    private let done: (StreamOutcome) -> Void
+    private var decoder = EventStreamDecoder()
+    private var status = 0
+    private var headers = HTTPHeaders()
+    private var errorBody: [UInt8] = []
+    private var yieldedAny = false
+    private var sawMessageStop = false
+    private var failure: BedrockError?
+
+    init(
+        continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation, names: ToolNameMap,
+        modelID: String, region: String, done: @escaping (StreamOutcome) -> Void
+    ) {
+        self.continuation = continuation
+        self.names = names
+        self.modelID = modelID
+        self.region = region
+        self.done = done
+    }
+
+    func receive(status: Int, headers: HTTPHeaders) {
+        self.status = status
+        self.headers = headers
+    }
+
+    func receive(body bytes: UnsafeRawBufferPointer) -> Bool {
+        guard status == 200 else {
+            if errorBody.count < 1 << 20 { errorBody.append(contentsOf: bytes) }
+            return true
+        }
+        let requestID = headers["x-amzn-requestid"]
+        do throws(EventStreamError) {
+            for message in try decoder.feed(bytes) {
+                do throws(BedrockError) {
+                    guard let event = try ConverseStreamEvent.decode(message, requestID: requestID) else { continue }
+                    if case .messageStop = event { sawMessageStop = true }
+                    yieldedAny = true
+                    continuation.yield(names.incoming(event))
+                } catch {
+                    var e = error
+                    if BedrockError.normalized(e.type) == "validation" {
+                        e = BedrockError(
+                            type: e.type, message: e.message, requestID: e.requestID, modelID: modelID,
+                            region: region)
+                    }
+                    failure = e
+                    return false
+                }
+            }
+        } catch {
+            var e = BedrockError.own("StreamCorrupt", "The response stream is corrupt: \(error.message)")
+            e.requestID = requestID
+            failure = e
+            return false
+        }
+        return true
+    }
+
+    func complete(_ error: BedrockError?) {
+        let requestID = headers["x-amzn-requestid"]
+        if let failure {
+            done(.failed(failure, afterEvents: yieldedAny))
+        } else if var error {
+            if error.type == "ConnectionFailed", decoder.hasPartialMessage || yieldedAny {
+                error.message = "The connection closed in the middle of the response stream (\(error.message))"
+            }
+            error.requestID = error.requestID ?? requestID
+            done(.failed(error, afterEvents: yieldedAny))
+        } else if status != 200 {
+            done(
+                .failed(
+                    .fromHTTP(
+                        status: status, headers: headers, body: errorBody, modelID: modelID,
+                        region: region), afterEvents: false))
+        } else if decoder.hasPartialMessage {
+            var e = BedrockError.own("StreamCorrupt", "The response stream ended in the middle of an event")
+            e.requestID = requestID
+            done(.failed(e, afterEvents: yieldedAny))
+        } else if !sawMessageStop {
+            var e = BedrockError.own("ConnectionFailed", "The response stream ended before messageStop")
+            e.requestID = requestID
+            e.hint = "The endpoint or a proxy cut the stream short: retry; check the network and proxy"
+            done(.failed(e, afterEvents: yieldedAny))
+        } else {
+            done(.finished)
+        }
+    }
+}

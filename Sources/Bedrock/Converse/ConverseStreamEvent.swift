@@ -1,0 +1,216 @@
+import JSON
+
+/// One ConverseStream event. `start` and `delta` are Converse's own JSON, forwarded unchanged to clients.
+public enum ConverseStreamEvent: Sendable, Equatable {
+    case messageStart(role: String)
+    case contentBlockStart(index: Int, start: JSONValue)
+    case contentBlockDelta(index: Int, delta: JSONValue)
+    case contentBlockStop(index: Int)
+    case messageStop(stopReason: String, additionalModelResponseFields: JSONValue?)
+    case metadata(usage: JSONValue, metrics: JSONValue?)
+
+    /// Decodes one event-stream message. Returns nil for event types it does not know (and so ignores);
+    /// throws the BedrockError an `exception` or `error` message carries, or StreamCorrupt for an event
+    /// whose payload is not the JSON it should be.
+    public static func decode(_ message: EventStreamMessage, requestID: String? = nil) throws(BedrockError)
+        -> ConverseStreamEvent?
+    {
+        let messageType = message.header(":message-type")?.stringValue ?? "event"
+        switch messageType {
+        case "event":
+            break
+        case "exception":
+            let type = message.header(":exception-type")?.stringValue ?? "UnknownException"
+            let payload = try? JSONValue.parse(message.payload)
+            let text =
+                payload?["message"]?.stringValue ?? payload?["Message"]?.stringValue
+                ?? String(decoding: message.payload.prefix(500), as: UTF8.self)
+            var error = BedrockError(type: type, message: text, requestID: requestID)
+            if let status = payload?["originalStatusCode"]?.intValue { error.httpStatus = Int(status) }
+            throw error
+        case "error":
+            let code = message.header(":error-code")?.stringValue ?? "UnknownError"
+            let text = message.header(":error-message")?.stringValue ?? "The stream reported an error"
+            throw BedrockError(type: code, message: text, requestID: requestID)
+        default:
+            return nil
+        }
+
+        guard let eventType = message.header(":event-type")?.stringValue else { return nil }
+        let known = [
+            "messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata",
+        ]
+        guard known.contains(eventType) else { return nil }
+        let corrupt = { (what: String) -> BedrockError in
+            var e = BedrockError.own("StreamCorrupt", "The \(eventType) event \(what)")
+            e.requestID = requestID
+            return e
+        }
+        guard let payload = try? JSONValue.parse(message.payload), payload.objectValue != nil else {
+            throw corrupt("is not a JSON object")
+        }
+        func index() throws(BedrockError) -> Int {
+            guard let i = payload["contentBlockIndex"]?.intValue, i >= 0, i < 1 << 20 else {
+                throw corrupt("has no contentBlockIndex")
+            }
+            return Int(i)
+        }
+        switch eventType {
+        case "messageStart":
+            return .messageStart(role: payload["role"]?.stringValue ?? "assistant")
+        case "contentBlockStart":
+            return .contentBlockStart(index: try index(), start: payload["start"] ?? .object([:]))
+        case "contentBlockDelta":
+            guard let delta = payload["delta"] else { throw corrupt("has no delta") }
+            return .contentBlockDelta(index: try index(), delta: delta)
+        case "contentBlockStop":
+            return .contentBlockStop(index: try index())
+        case "messageStop":
+            let fields = payload["additionalModelResponseFields"]
+            return .messageStop(
+                stopReason: payload["stopReason"]?.stringValue ?? "end_turn",
+                additionalModelResponseFields: fields?.isNull == true ? nil : fields)
+        default:  // metadata
+            return .metadata(usage: payload["usage"] ?? .object([:]), metrics: payload["metrics"])
+        }
+    }
+}
+
+/// Converse's answer.
+public struct ConverseResponse: Sendable, Equatable {
+    public var message: ConverseMessage
+    public var stopReason: String
+    public var usage: JSONValue
+    public var metrics: JSONValue?
+    public var additionalModelResponseFields: JSONValue?
+    public var requestID: String?
+
+    public init(
+        message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue? = nil,
+        additionalModelResponseFields: JSONValue? = nil, requestID: String? = nil
+    ) {
+        self.message = message
+        self.stopReason = stopReason
+        self.usage = usage
+        self.metrics = metrics
+        self.additionalModelResponseFields = additionalModelResponseFields
+        self.requestID = requestID
+    }
+
+    /// From Converse's JSON `{output: {message}, stopReason, usage, metrics}`.
+    public init(json: JSONValue, requestID: String? = nil) throws(BedrockError) {
+        guard let messageJSON = json["output"]?["message"] else {
+            throw BedrockError.own(
+                "InvalidResponse", "The Converse answer has no output.message", hint: "Check the backend URL")
+        }
+        let message: ConverseMessage
+        do {
+            message = try ConverseMessage(json: messageJSON)
+        } catch {
+            throw BedrockError.own("InvalidResponse", "The Converse answer's message is malformed: \(error.message)")
+        }
+        self.init(
+            message: message, stopReason: json["stopReason"]?.stringValue ?? "end_turn",
+            usage: json["usage"] ?? .object([:]), metrics: json["metrics"],
+            additionalModelResponseFields: json["additionalModelResponseFields"], requestID: requestID)
+    }
+}
+
+/// Folds stream events into the final assistant message: text joined, toolUse input fragments parsed once at
+/// the block's stop ("" -> {}), reasoning text + signature kept. Usable on a partial stream (cancel/error):
+/// blocks not yet stopped are included as far as they got.
+public struct StreamAssembler: Sendable {
+    private enum Block: Sendable {
+        case text(String)
+        case toolUse(id: String, name: String, input: String, parsed: JSONValue?)
+        case reasoning(text: String, signature: String?, redacted: String?)
+        case other(JSONValue)
+    }
+
+    private var blocks: [Int: Block] = [:]
+    public private(set) var role = "assistant"
+    public private(set) var stopReason: String?
+    public private(set) var additionalModelResponseFields: JSONValue?
+    public private(set) var usage: JSONValue?
+    public private(set) var metrics: JSONValue?
+
+    public init() {}
+
+    public mutating func apply(_ event: ConverseStreamEvent) {
+        switch event {
+        case .messageStart(let role):
+            self.role = role
+        case .contentBlockStart(let index, let start):
+            if let toolUse = start["toolUse"] {
+                blocks[index] = .toolUse(
+                    id: toolUse["toolUseId"]?.stringValue ?? "", name: toolUse["name"]?.stringValue ?? "", input: "",
+                    parsed: nil)
+            } else if blocks[index] == nil, !(start.objectValue?.isEmpty ?? true) {
+                blocks[index] = .other(start)
+            }
+        case .contentBlockDelta(let index, let delta):
+            applyDelta(index: index, delta: delta)
+        case .contentBlockStop(let index):
+            if case .toolUse(let id, let name, let input, _) = blocks[index] {
+                blocks[index] = .toolUse(id: id, name: name, input: input, parsed: Self.parseInput(input))
+            }
+        case .messageStop(let stopReason, let fields):
+            self.stopReason = stopReason
+            additionalModelResponseFields = fields
+        case .metadata(let usage, let metrics):
+            self.usage = usage
+            self.metrics = metrics
+        }
+    }
+
+    private mutating func applyDelta(index: Int, delta: JSONValue) {
+        if let text = delta["text"]?.stringValue {
+            if case .text(let existing) = blocks[index] {
+                blocks[index] = .text(existing + text)
+            } else if blocks[index] == nil || isOther(index) {
+                blocks[index] = .text(text)
+            }
+        } else if let input = delta["toolUse"]?["input"]?.stringValue {
+            if case .toolUse(let id, let name, let existing, _) = blocks[index] {
+                blocks[index] = .toolUse(id: id, name: name, input: existing + input, parsed: nil)
+            } else {
+                blocks[index] = .toolUse(id: "", name: "", input: input, parsed: nil)
+            }
+        } else if let reasoning = delta["reasoningContent"] {
+            var (text, signature, redacted) = ("", String?.none, String?.none)
+            if case .reasoning(let t, let s, let r) = blocks[index] { (text, signature, redacted) = (t, s, r) }
+            if let t = reasoning["text"]?.stringValue { text += t }
+            if let s = reasoning["signature"]?.stringValue { signature = (signature ?? "") + s }
+            if let r = reasoning["redactedContent"]?.stringValue { redacted = (redacted ?? "") + r }
+            blocks[index] = .reasoning(text: text, signature: signature, redacted: redacted)
+        }
+        // Citations and unknown deltas do not change the stored message.
+    }
+
+    private func isOther(_ index: Int) -> Bool {
+        if case .other = blocks[index] { return true }
+        return false
+    }
+
+    private static func parseInput(_ input: String) -> JSONValue {
+        let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { return .object([:]) }
+        return (try? JSONValue.parse(trimmed)) ?? .object([:])
+    }
+
+    /// The message so far, blocks in index order.
+    public var message: ConverseMessage {
+        let content = blocks.keys.sorted().compactMap { index -> ContentBlock? in
+            switch blocks[index]! {
+            case .text(let s): return .text(s)
+            case .toolUse(let id, let name, let input, let parsed):
+                return .toolUse(id: id, name: name, input: parsed ?? Self.parseInput(input))
+            case .reasoning(let text, let signature, let redacted):
+                if let redacted, text.isEmpty { return .redactedReasoning(redacted) }
+                return .reasoning(text: text, signature: signature)
+            case .other(let v): return .other(v)
+            }
+        }
+        return ConverseMessage(role: ConverseMessage.Role(rawValue: role) ?? .assistant, content: content)
+    }
+}

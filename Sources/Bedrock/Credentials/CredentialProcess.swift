@@ -1,0 +1,83 @@
+import Foundation
+import JSON
+
+/// Runs a profile's `credential_process` through /bin/sh -c and reads its JSON (Version 1).
+enum CredentialProcess {
+    static func run(_ command: String, profile: String, environment: [String: String])
+        async throws(BedrockError) -> AWSCredentials
+    {
+        let result = await withCheckedContinuation { (continuation: CheckedContinuation<ProcessOutput, Never>) in
+            // Process waiting and pipe reads block: they get threads of their own.
+            let thread = Thread { continuation.resume(returning: runBlocking(command, environment: environment)) }
+            thread.name = "contenox.credential-process"
+            thread.start()
+        }
+        let failure = { (detail: String) -> BedrockError in
+            BedrockError.own(
+                "CredentialsInvalid", "credential_process of profile '\(profile)' \(detail)",
+                hint: "Run the command from the profile by hand; it must print {\"Version\": 1, \"AccessKeyId\", "
+                    + "\"SecretAccessKey\", ...} and exit 0")
+        }
+        if let launchError = result.launchError { throw failure("could not start: \(launchError)") }
+        guard result.status == 0 else {
+            let stderr = String(decoding: result.stderr.prefix(300), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            throw failure("exited with status \(result.status)" + (stderr.isEmpty ? "" : ": \(stderr)"))
+        }
+        guard let json = try? JSONValue.parse(result.stdout) else {
+            throw failure("printed something that is not JSON")
+        }
+        guard json["Version"]?.intValue == 1 else { throw failure("printed JSON without \"Version\": 1") }
+        guard let accessKey = nonEmpty(json["AccessKeyId"]?.stringValue),
+            let secret = nonEmpty(json["SecretAccessKey"]?.stringValue)
+        else { throw failure("printed JSON without AccessKeyId/SecretAccessKey") }
+        return AWSCredentials(
+            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: nonEmpty(json["SessionToken"]?.stringValue),
+            expiration: json["Expiration"]?.stringValue.flatMap(parseAWSDate))
+    }
+
+    private struct ProcessOutput: Sendable {
+        var status: Int32 = -1
+        var stdout: [UInt8] = []
+        var stderr: [UInt8] = []
+        var launchError: String?
+    }
+
+    private static func runBlocking(_ command: String, environment: [String: String]) -> ProcessOutput {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        process.environment = environment
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        var output = ProcessOutput()
+        do {
+            try process.run()
+        } catch {
+            output.launchError = "\(error)"
+            return output
+        }
+        // Drain stderr on its own thread so a chatty command cannot fill the pipe and block.
+        let stderrDone = DispatchSemaphore(value: 0)
+        let stderrBox = ByteBox()
+        let reader = Thread {
+            stderrBox.bytes = Array(err.fileHandleForReading.readDataToEndOfFile())
+            stderrDone.signal()
+        }
+        reader.start()
+        output.stdout = Array(out.fileHandleForReading.readDataToEndOfFile())
+        process.waitUntilExit()
+        stderrDone.wait()
+        output.stderr = stderrBox.bytes
+        output.status = process.terminationStatus
+        return output
+    }
+}
+
+/// Carries stderr bytes from the reader thread back; the semaphore orders the write before the read.
+private final class ByteBox: @unchecked Sendable {
+    var bytes: [UInt8] = []
+}

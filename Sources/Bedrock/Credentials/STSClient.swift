@@ -1,0 +1,104 @@
+import Foundation
+import JSON
+
+/// The two STS calls the chain needs, over the Query protocol (form POST, XML answer).
+/// Endpoint: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else https://sts.<region>.amazonaws.com.
+struct STSClient: Sendable {
+    var environment: [String: String]
+    var region: String
+
+    private var endpoint: String {
+        var url =
+            nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
+            ?? "https://sts.\(region).\(region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com")"
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
+    }
+
+    /// Unsigned: the web identity token is the proof.
+    func assumeRoleWithWebIdentity(roleARN: String, sessionName: String, token: String)
+        async throws(BedrockError) -> AWSCredentials
+    {
+        let form = [
+            ("Action", "AssumeRoleWithWebIdentity"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
+            ("RoleSessionName", sessionName), ("WebIdentityToken", token),
+        ]
+        return try await call(form: form, signWith: nil, what: "AssumeRoleWithWebIdentity for \(roleARN)")
+    }
+
+    /// Signed with `credentials` (SigV4, service sts).
+    func assumeRole(roleARN: String, sessionName: String, externalID: String?, credentials: AWSCredentials)
+        async throws(BedrockError) -> AWSCredentials
+    {
+        var form = [
+            ("Action", "AssumeRole"), ("Version", "2011-06-15"), ("RoleArn", roleARN),
+            ("RoleSessionName", sessionName),
+        ]
+        if let externalID { form.append(("ExternalId", externalID)) }
+        return try await call(form: form, signWith: credentials, what: "AssumeRole for \(roleARN)")
+    }
+
+    private func call(form: [(String, String)], signWith credentials: AWSCredentials?, what: String)
+        async throws(BedrockError) -> AWSCredentials
+    {
+        let body = Array(
+            form.map { "\($0.0)=\(SigV4.percentEncodePathSegment($0.1))" }.joined(separator: "&").utf8)
+        let base = endpoint
+        guard let components = URLComponents(string: base), let host = components.host else {
+            throw BedrockError.own("InvalidEndpoint", "Not a URL for STS: \(base)")
+        }
+        var authority = host
+        if let port = components.port { authority += ":\(port)" }
+        var headers: [(String, String)] = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
+        if let credentials {
+            SigV4.sign(
+                method: "POST", host: authority, path: "/", query: "", headers: &headers, body: body,
+                credentials: credentials, region: region, service: "sts", date: Date())
+        }
+        let request = HTTPRequest(
+            method: "POST", url: base + "/", headers: headers, body: body, connectTimeout: 5, idleTimeout: 10,
+            caBundle: environment["AWS_CA_BUNDLE"])
+        let response: HTTPResponse
+        do {
+            response = try await HTTPTransport.send(request, maxBodyBytes: 1 << 20)
+        } catch {
+            var e = error
+            e.message = "STS \(what): \(error.message)"
+            throw e
+        }
+        let text = String(decoding: response.body, as: UTF8.self)
+        guard response.status == 200 else {
+            let code =
+                xmlValue("Code", in: text) ?? (try? JSONValue.parse(response.body))?["Error"]?["Code"]?
+                .stringValue ?? "HTTP\(response.status)"
+            let message = xmlValue("Message", in: text) ?? "HTTP \(response.status)"
+            var error = BedrockError(
+                type: code, message: "STS \(what): \(message)", httpStatus: response.status,
+                requestID: response.headers["x-amzn-requestid"])
+            if code == "AccessDenied" || code == "InvalidIdentityToken" || code == "ExpiredTokenException" {
+                error.hint = "Check the role's trust policy and the credentials used to assume it"
+            }
+            throw error
+        }
+        guard let accessKey = xmlValue("AccessKeyId", in: text), let secret = xmlValue("SecretAccessKey", in: text)
+        else {
+            throw BedrockError.own("InvalidResponse", "STS \(what): the answer holds no credentials")
+        }
+        return AWSCredentials(
+            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: xmlValue("SessionToken", in: text),
+            expiration: xmlValue("Expiration", in: text).flatMap(parseAWSDate))
+    }
+}
+
+/// The text of the first <tag>...</tag>, XML entities decoded. STS answers are small and flat enough that
+/// this is all the XML we need.
+func xmlValue(_ tag: String, in text: String) -> String? {
+    guard let open = text.range(of: "<\(tag)>"),
+        let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
+    else { return nil }
+    return String(text[open.upperBound..<close.lowerBound])
+        .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+        .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
+        .replacingOccurrences(of: "&amp;", with: "&")
+        .trimmingCharacters(in: .whitespacesAndNewlines)
+}

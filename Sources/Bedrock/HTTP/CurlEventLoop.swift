@@ -1,0 +1,141 @@
+internal import CCurl
+import Foundation
+import Synchronization
+
+/// Runs every HTTP transfer of the process on one thread with a libcurl multi handle, which it owns.
+///
+/// Why one curl_multi loop rather than a pool of threads each blocking in curl_easy_perform:
+/// - the multi handle's connection cache and DNS cache are shared by all its transfers, so connections are
+///   reused (and HTTP/2 streams multiplexed) without CURLSH locking callbacks;
+/// - 32 concurrent streams cost one thread, not 32;
+/// - cancellation is immediate: `cancel` wakes the loop (curl_multi_wakeup), which removes the easy handle;
+///   curl closes a connection whose transfer was not complete instead of draining it.
+/// Callbacks (and so stream decoding) run on this thread; consumers only append to their streams, so one
+/// thread keeps up with many streams.
+final class CurlEventLoop: Sendable {
+    static let shared = CurlEventLoop()
+
+    private enum Command {
+        case add(CurlTransfer)
+        case cancel(HTTPCancelToken)
+    }
+
+    private let multi: MultiHandle
+    private let queue = Mutex<[SendableCommand]>([])
+
+    /// `Command` holds non-Sendable transfers; the box marks the hand-over from the submitting thread to the
+    /// loop thread. Safe because the submitter never touches the transfer after `submit`.
+    private struct SendableCommand: @unchecked Sendable {
+        var command: Command
+    }
+
+    private init() {
+        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
+        multi = MultiHandle()
+        let thread = Thread { [self] in run() }
+        thread.name = "contenox.curl"
+        thread.stackSize = 1 << 20
+        thread.start()
+    }
+
+    /// Starts `transfer`; the loop owns it from now on.
+    func submit(_ transfer: CurlTransfer) {
+        queue.withLock { $0.append(SendableCommand(command: .add(transfer))) }
+        curl_multi_wakeup(multi.handle)
+    }
+
+    /// Aborts the transfer carrying `token`, if it is still running.
+    func cancel(_ token: HTTPCancelToken) {
+        guard token.cancel() else { return }
+        queue.withLock { $0.append(SendableCommand(command: .cancel(token))) }
+        curl_multi_wakeup(multi.handle)
+    }
+
+    // MARK: The loop thread
+
+    private func run() {
+        var active: [UInt: CurlTransfer] = [:]
+
+        func remove(_ transfer: CurlTransfer) {
+            curl_multi_remove_handle(multi.handle, transfer.handle)
+            active[UInt(bitPattern: transfer.handle)] = nil
+        }
+
+        while true {
+            let commands = queue.withLock { pending in
+                defer { pending.removeAll() }
+                return pending
+            }
+            for box in commands {
+                switch box.command {
+                case .add(let transfer):
+                    if transfer.cancelToken.isCancelled {
+                        transfer.finish(error: .cancelled())
+                        continue
+                    }
+                    transfer.lastActivity = .now
+                    let code = curl_multi_add_handle(multi.handle, transfer.handle)
+                    if code != CURLM_OK {
+                        transfer.finish(
+                            error: .own("ConnectionFailed", "libcurl: \(String(cString: curl_multi_strerror(code)))"))
+                        continue
+                    }
+                    active[UInt(bitPattern: transfer.handle)] = transfer
+                case .cancel(let token):
+                    for transfer in active.values where transfer.cancelToken === token {
+                        // Removing an unfinished transfer makes curl close its connection, not drain it.
+                        remove(transfer)
+                        transfer.finish(error: .cancelled())
+                    }
+                }
+            }
+
+            var running: Int32 = 0
+            curl_multi_perform(multi.handle, &running)
+
+            var left: Int32 = 0
+            while let message = curl_multi_info_read(multi.handle, &left) {
+                guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
+                let result = message.pointee.data.result
+                if let transfer = active[UInt(bitPattern: easy)] {
+                    remove(transfer)
+                    transfer.finish(code: result)
+                }
+            }
+
+            // Our own idle timeout (no byte for idleTimeout seconds, before or after the headers); curl's
+            // low-speed limit only counts whole seconds.
+            let now = ContinuousClock.Instant.now
+            for transfer in active.values where now - transfer.lastActivity > .seconds(transfer.idleTimeout) {
+                remove(transfer)
+                let seconds = transfer.idleTimeout.formatted(.number.precision(.fractionLength(0...3)))
+                transfer.finish(error: .own("Timeout", "No data from the endpoint for \(seconds) s"))
+            }
+
+            // Wake at least every 100 ms while transfers run, for the idle check; otherwise sleep until woken.
+            var timeout = 100
+            if active.isEmpty {
+                timeout = 60_000
+            } else {
+                var curlTimeout = -1
+                curl_multi_timeout(multi.handle, &curlTimeout)
+                if curlTimeout >= 0 { timeout = min(timeout, curlTimeout) }
+            }
+            curl_multi_poll(multi.handle, nil, 0, Int32(timeout), nil)
+        }
+    }
+}
+
+/// Owns the libcurl multi handle; freed in deinit (the shared loop lives as long as the process).
+private final class MultiHandle: Sendable {
+    /// Only the loop thread uses it, except curl_multi_wakeup, which libcurl documents as thread-safe.
+    nonisolated(unsafe) let handle: UnsafeMutableRawPointer
+
+    init() {
+        guard let handle = curl_multi_init() else { fatalError("libcurl: curl_multi_init failed") }
+        self.handle = handle
+        _ = CCurl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 64)
+    }
+
+    deinit { curl_multi_cleanup(handle) }
+}

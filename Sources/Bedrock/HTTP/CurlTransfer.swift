@@ -1,0 +1,239 @@
+internal import CCurl
+import Foundation
+import Synchronization
+
+/// One HTTP transfer: owns a libcurl easy handle (and the header list and error buffer it points at) and frees
+/// them in deinit. Built on the caller's thread, then handed to `CurlEventLoop`, whose thread alone touches it
+/// afterwards (callbacks, completion, removal).
+final class CurlTransfer {
+    let handle: UnsafeMutableRawPointer
+    private var headerList: UnsafeMutablePointer<curl_slist>?
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+    let consumer: any HTTPResponseConsumer
+    let idleTimeout: Double
+    let cancelToken: HTTPCancelToken
+
+    // Loop-thread state.
+    var lastActivity: ContinuousClock.Instant = .now
+    private var status = 0
+    private var headers = HTTPHeaders()
+    private var headDelivered = false
+    private var consumerAborted = false
+    private var finished = false
+
+    init(request: HTTPRequest, consumer: any HTTPResponseConsumer, cancelToken: HTTPCancelToken) throws(BedrockError) {
+        guard let handle = curl_easy_init() else {
+            throw BedrockError.own("ConnectionFailed", "libcurl could not create a transfer handle")
+        }
+        self.handle = handle
+        self.consumer = consumer
+        self.idleTimeout = request.idleTimeout
+        self.cancelToken = cancelToken
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        try configure(request)
+    }
+
+    deinit {
+        curl_easy_cleanup(handle)
+        curl_slist_free_all(headerList)
+        errorBuffer.deallocate()
+    }
+
+    private func configure(_ request: HTTPRequest) throws(BedrockError) {
+        var failed: CURLcode = CURLE_OK
+        func check(_ code: CURLcode) { if code != CURLE_OK && failed == CURLE_OK { failed = code } }
+
+        check(CCurl_easy_setopt_string(handle, CURLOPT_URL, request.url))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_2TLS))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)))
+        if let caBundle = request.caBundle, !caBundle.isEmpty {
+            check(CCurl_easy_setopt_string(handle, CURLOPT_CAINFO, caBundle))
+        }
+        // Proxies: libcurl itself reads https_proxy/HTTPS_PROXY, http_proxy, ALL_PROXY and NO_PROXY from the
+        // process environment when CURLOPT_PROXY is not set, which is what the AWS SDKs honour too.
+
+        switch request.method {
+        case "GET":
+            check(CCurl_easy_setopt_long(handle, CURLOPT_HTTPGET, 1))
+        default:
+            check(CCurl_easy_setopt_long(handle, CURLOPT_POST, 1))
+            if request.method != "POST" {
+                check(CCurl_easy_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method))
+            }
+            check(CCurl_easy_setopt_off_t(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(request.body.count)))
+            // COPYPOSTFIELDS copies the bytes, so the body's lifetime is the handle's.
+            request.body.withUnsafeBytes { raw in
+                var empty: UInt8 = 0
+                let base = raw.baseAddress ?? withUnsafeMutablePointer(to: &empty) { UnsafeRawPointer($0) }
+                check(
+                    CCurl_easy_setopt_pointer(handle, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: base)))
+            }
+        }
+
+        // "Expect:" stops curl waiting for 100-continue; "Accept:" drops its default */* (botocore sends none).
+        var lines = request.headers.map { "\($0.0): \($0.1)" }
+        lines.append("Expect:")
+        if !request.headers.contains(where: { $0.0.lowercased() == "accept" }) { lines.append("Accept:") }
+        if request.method != "GET", !request.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
+            lines.append("Content-Type:")
+        }
+        for line in lines { headerList = curl_slist_append(headerList, line) }
+        check(CCurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
+
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        check(CCurl_easy_setopt_write_function(handle, CURLOPT_WRITEFUNCTION, curlWriteCallback))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_WRITEDATA, me))
+        check(CCurl_easy_setopt_write_function(handle, CURLOPT_HEADERFUNCTION, curlHeaderCallback))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_HEADERDATA, me))
+        check(CCurl_easy_setopt_xferinfo_function(handle, curlProgressCallback))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_XFERINFODATA, me))
+        check(CCurl_easy_setopt_long(handle, CURLOPT_NOPROGRESS, 0))
+
+        if failed != CURLE_OK {
+            throw BedrockError.own("ConnectionFailed", "libcurl rejected an option: \(Self.describe(failed))")
+        }
+    }
+
+    // MARK: Callbacks (loop thread)
+
+    fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) {
+        lastActivity = .now
+        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        if line.hasPrefix("HTTP/") {
+            // A new response (after 100 Continue, say): start over.
+            headers = HTTPHeaders()
+            let parts = line.split(separator: " ", maxSplits: 2)
+            status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
+        } else if let colon = line.firstIndex(of: ":") {
+            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
+            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            headers.append(name, value)
+        }
+    }
+
+    fileprivate func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        lastActivity = .now
+        if cancelToken.isCancelled { return false }
+        deliverHeadIfNeeded()
+        if !consumer.receive(body: bytes) {
+            consumerAborted = true
+            return false
+        }
+        return true
+    }
+
+    fileprivate func progress() -> Bool { !cancelToken.isCancelled }
+
+    private func deliverHeadIfNeeded() {
+        guard !headDelivered else { return }
+        headDelivered = true
+        if status == 0 {
+            var code = 0
+            _ = CCurl_easy_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &code)
+            status = code
+        }
+        consumer.receive(status: status, headers: headers)
+    }
+
+    // MARK: Completion (loop thread)
+
+    /// Called once curl reports the transfer done (or the loop ends it); maps curl's result to our errors.
+    func finish(code: CURLcode) {
+        guard !finished else { return }
+        if code == CURLE_OK {
+            deliverHeadIfNeeded()
+            finished = true
+            consumer.complete(nil)
+            return
+        }
+        if consumerAborted {
+            // The consumer stopped the transfer and already knows why; it reports its own error.
+            finished = true
+            consumer.complete(nil)
+            return
+        }
+        finish(error: mapError(code))
+    }
+
+    func finish(error: BedrockError) {
+        guard !finished else { return }
+        finished = true
+        if headDelivered || status != 0 { deliverHeadIfNeeded() }
+        consumer.complete(error)
+    }
+
+    private func mapError(_ code: CURLcode) -> BedrockError {
+        if cancelToken.isCancelled || code == CURLE_ABORTED_BY_CALLBACK { return .cancelled() }
+        let detail = curlMessage(code)
+        switch code {
+        case CURLE_OPERATION_TIMEDOUT:
+            return .own("Timeout", "Timed out: \(detail)")
+        case CURLE_SSL_CACERT_BADFILE, CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR:
+            return .own(
+                "ConnectionFailed", "TLS failed: \(detail)",
+                hint: "Check the endpoint URL; if a proxy inspects TLS, point AWS_CA_BUNDLE at its CA certificate")
+        case CURLE_PARTIAL_FILE, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_HTTP2, CURLE_HTTP2_STREAM,
+            CURLE_SEND_ERROR:
+            let when = headDelivered ? "mid-response" : "before answering"
+            var error = BedrockError.own("ConnectionFailed", "The connection closed \(when): \(detail)")
+            error.hint = "The endpoint or a proxy dropped the connection: retry; check the network and proxy"
+            return error
+        default:
+            return .own("ConnectionFailed", detail)
+        }
+    }
+
+    private func curlMessage(_ code: CURLcode) -> String {
+        let buffered = String(cString: errorBuffer)
+        return buffered.isEmpty ? Self.describe(code) : buffered
+    }
+
+    static func describe(_ code: CURLcode) -> String {
+        String(cString: curl_easy_strerror(code))
+    }
+}
+
+/// Set from any thread to stop a transfer; the loop thread and callbacks read it.
+final class HTTPCancelToken: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isCancelled: Bool { flag.load(ordering: .acquiring) }
+    /// Returns true the first time.
+    func cancel() -> Bool { !flag.exchange(true, ordering: .acquiringAndReleasing) }
+}
+
+// C entry points: no captures, the transfer comes back through the user-data pointer.
+
+private func curlWriteCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
+    guard let user else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    let ok = transfer.bodyBytes(UnsafeRawBufferPointer(start: data, count: length))
+    return ok ? length : 0
+}
+
+private func curlHeaderCallback(
+    _ data: UnsafeMutablePointer<CChar>?, _ size: Int, _ count: Int, _ user: UnsafeMutableRawPointer?
+) -> Int {
+    guard let user else { return 0 }
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
+    let length = size * count
+    transfer.headerLine(UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+private func curlProgressCallback(
+    _ user: UnsafeMutableRawPointer?, _ dltotal: curl_off_t, _ dlnow: curl_off_t, _ ultotal: curl_off_t,
+    _ ulnow: curl_off_t
+) -> Int32 {
+    guard let user else { return 0 }
+    return Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue().progress() ? 0 : 1
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Synchronization
+
+/// The Bedrock module's HTTP entry points over `CurlEventLoop`.
+enum HTTPTransport {
+    /// Starts a transfer whose response goes to `consumer` (on the loop thread); returns the token that
+    /// cancels it.
+    static func start(_ request: HTTPRequest, consumer: any HTTPResponseConsumer) -> HTTPCancelToken {
+        let token = HTTPCancelToken()
+        do {
+            let transfer = try CurlTransfer(request: request, consumer: consumer, cancelToken: token)
+            CurlEventLoop.shared.submit(transfer)
+        } catch {
+            consumer.complete(error)
+        }
+        return token
+    }
+
+    static func cancel(_ token: HTTPCancelToken) {
+        CurlEventLoop.shared.cancel(token)
+    }
+
+    /// Sends `request` and returns the whole response (any status). Cancelling the calling task aborts the
+    /// transfer with `Cancelled`. `maxBodyBytes` guards against an endpoint that never stops.
+    static func send(_ request: HTTPRequest, maxBodyBytes: Int = 64 << 20) async throws(BedrockError) -> HTTPResponse {
+        let holder = TokenHolder()
+        let result: Result<HTTPResponse, BedrockError> = await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let consumer = BufferingConsumer(maxBodyBytes: maxBodyBytes) { continuation.resume(returning: $0) }
+                let token = HTTPTransport.start(request, consumer: consumer)
+                if holder.set(token) { cancel(token) }
+            }
+        } onCancel: {
+            holder.cancel()
+        }
+        return try result.get()
+    }
+}
+
+/// Hands the cancel token from the starting code to a cancellation handler that may run before or after it.
+final class TokenHolder: Sendable {
+    private let state = Mutex<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
+
+    /// Stores the token; true if cancellation already happened (the caller then cancels).
+    func set(_ token: HTTPCancelToken) -> Bool {
+        state.withLock { s in
+            s.token = token
+            return s.cancelled
+        }
+    }
+
+    func cancel() {
+        let token = state.withLock { s -> HTTPCancelToken? in
+            s.cancelled = true
+            return s.token
+        }
+        if let token { HTTPTransport.cancel(token) }
+    }
+}
+
+/// Collects a whole response, then calls `done` once.
+private final class BufferingConsumer: HTTPResponseConsumer {
+    private var status = 0
+    private var headers = HTTPHeaders()
+    private var body: [UInt8] = []
+    private let maxBodyBytes: Int
+    private var tooLarge = false
+    private let done: (Result<HTTPResponse, BedrockError>) -> Void
+
+    init(maxBodyBytes: Int, done: @escaping (Result<HTTPResponse, BedrockError>) -> Void) {
+        self.maxBodyBytes = maxBodyBytes
+        self.done = done
+    }
+
+    func receive(status: Int, headers: HTTPHeaders) {
+        self.status = status
+        self.headers = headers
+    }
+
+    func receive(body bytes: UnsafeRawBufferPointer) -> Bool {
+        if body.count + bytes.count > maxBodyBytes {
+            tooLarge = true
+            return false
+        }
+        body.append(contentsOf: bytes)
+        return true
+    }
+
+    func complete(_ error: BedrockError?) {
+        if tooLarge {
+            done(.failure(.own("InvalidResponse", "The response body exceeded \(maxBodyBytes) bytes")))
+        } else if let error {
+            done(.failure(error))
+        } else {
+            done(.success(HTTPResponse(status: status, headers: headers, body: body)))
+        }
+    }
+}

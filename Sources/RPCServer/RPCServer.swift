@@ -1,1 +1,0 @@
-// Module RPCServer: filled in by its own change.

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Foundation
+import JSON
+import RPCServer
+
+struct BackendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backend", abstract: "Add, list, show, check and remove Bedrock backends.",
+        subcommands: [Add.self, List.self, Show.self, Check.self, Remove.self])
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add a backend.")
+
+        @Argument(help: "A name: letters, digits, '.', '_' or '-'.") var name: String
+        @Option(help: "The backend type (bedrock).") var type: String
+        @Option(help: "The endpoint URL (https://bedrock-runtime.<region>.amazonaws.com, VPC, FIPS, or http://127.0.0.1:PORT) or a bare region.")
+        var url: String
+        @Option(help: "The NAME of an environment variable holding {\"AccessKeyID\",\"SecretAccessKey\",\"SessionToken\"}; only the name is stored.")
+        var apiKeyEnv: String?
+        @Option(help: "The region, when the URL does not say it.") var region: String?
+        @Flag(help: "Replace a backend of the same name.") var replace = false
+
+        func run() async throws {
+            let services = try openServices()
+            let backend = try await service {
+                try services.addBackend(name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
+            }
+            let regionText = backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
+                ?? "resolved at use from AWS_REGION / AWS_DEFAULT_REGION / the profile"
+            print("added backend \(backend.name) (\(backend.type), region \(regionText))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List backends and the region each resolves to.")
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let services = try openServices()
+            let backends = try await service { try services.backends() }
+            if json {
+                print(JSONValue.array(backends.map(\.json)).jsonString)
+                return
+            }
+            guard !backends.isEmpty else {
+                print("no backends; add one with: contenox backend add bedrock --type bedrock --url us-east-1")
+                return
+            }
+            let defaultProvider = (try? services.config("default-provider")) ?? nil
+            let rows = backends.map { backend -> [String] in
+                let region = backend.region ?? services.effectiveRegion(backend).map { "\($0) (env)" } ?? "(AWS_REGION at use)"
+                let name = backend.name + (backend.name == defaultProvider ? " *" : "")
+                return [name, backend.type, region, backend.url, backend.apiKeyEnv ?? "-"]
+            }
+            printTable(["NAME", "TYPE", "REGION", "URL", "API-KEY-ENV"], rows)
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one backend.")
+        @Argument var name: String
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let services = try openServices()
+            let backend = try await service { try services.backend(named: name) }
+            if json {
+                print(backend.json.jsonString)
+                return
+            }
+            print("name:        \(backend.name)")
+            print("type:        \(backend.type)")
+            print("url:         \(backend.url)")
+            print("region:      \(backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" } ?? "(AWS_REGION at use)")")
+            print("api-key-env: \(backend.apiKeyEnv ?? "-")")
+        }
+    }
+
+    struct Check: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Resolve credentials and region, make one signed call, and say what to fix.")
+        @Argument(help: "The backend (default: default-provider).") var name: String?
+        @Flag(help: "Print JSON.") var json = false
+
+        func run() async throws {
+            let services = try openServices()
+            let (backend, check) = try await service { try await services.checkBackend(named: name) }
+            if json {
+                var object = check.json.objectValue ?? [:]
+                object["backend"] = backend.json
+                print(JSONValue.object(object).jsonString)
+            } else {
+                print("backend:     \(backend.name) (\(backend.url))")
+                print("region:      \(check.region ?? "(none)")")
+                print("credentials: \(check.credentialSource ?? "(none found)")")
+                print("status:      \(check.ok ? "ok" : "problems found")")
+                for problem in check.problems {
+                    print("- \(problem.type): \(problem.message)")
+                    if !problem.hint.isEmpty { print("  hint: \(problem.hint)") }
+                }
+            }
+            if !check.ok { throw Failure() }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove a backend.")
+        @Argument var name: String
+
+        func run() async throws {
+            let services = try openServices()
+            try await service { try services.removeBackend(named: name) }
+            print("removed backend \(name)")
+        }
+    }
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [header] + rows {
+        let cells = row.enumerated().map { index, cell in
+            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+        }
+        print(cells.joined(separator: "  "))
+    }
+}

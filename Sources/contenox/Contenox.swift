@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import RPCServer
+
+/// The version reported by `contenox version` and `initialize`.
+let contenoxVersion = "0.1.0"
+
+struct Contenox: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "contenox",
+        abstract: "Chat with models on Amazon Bedrock from editors, scripts and the shell.",
+        discussion: "State lives in $CONTENOX_HOME/contenox.db (default ~/.config/contenox).",
+        subcommands: [
+            Serve.self, BackendCommand.self, ConfigCommand.self, ModelCommand.self, Chat.self, SessionCommand.self,
+            Version.self,
+        ])
+}
+
+/// A failure already explained to the user; exits 1.
+struct Failure: Error {}
+
+/// Prints `error: ...` and the hint on stderr; every command reports failures through it.
+func report(_ error: ServiceError) -> Failure {
+    printError("error: \(error.message)")
+    if !error.hint.isEmpty { printError("hint: \(error.hint)") }
+    return Failure()
+}
+
+func printError(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+func openServices() throws -> Services {
+    do {
+        return try Services(environment: ProcessInfo.processInfo.environment)
+    } catch {
+        throw report(error)
+    }
+}
+
+/// Runs a service call, reporting its failure the one way.
+func service<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as ServiceError {
+        throw report(error)
+    }
+}
+
+@main
+enum Main {
+    /// Exit codes: 0 ok, 1 failure, 2 usage.
+    static func main() async {
+        do {
+            var command = try Contenox.parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch is Failure {
+            exit(1)
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let code = Contenox.exitCode(for: error)
+            if code == .success {
+                Contenox.exit(withError: error)
+            }
+            printError(Contenox.fullMessage(for: error))
+            exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    func run() { print("contenox \(contenoxVersion)") }
+}

@@ -1,0 +1,85 @@
+import Testing
+
+@testable import Bedrock
+
+@Suite struct AWSConfigFileTests {
+    @Test func sectionsKeysAndComments() {
+        let file = AWSConfigFile(
+            parsing: """
+                # a comment
+                ; another
+                [default]
+                aws_access_key_id = AKIDDEFAULT
+                AWS_Secret_Access_Key=secret/with=equals
+                region = us-east-1 # inline comment
+                output: json
+
+                [profile dev]
+                role_arn = arn:aws:iam::123456789012:role/dev
+                source_profile = default
+                s3 =
+                  max_concurrent_requests = 10
+                  addressing_style = path
+                after = value
+
+                [ services  my-services ]
+                bedrock-runtime =
+                  endpoint_url = http://127.0.0.1:1
+                \r
+                """)
+        #expect(file.sections["default"]?["aws_access_key_id"] == "AKIDDEFAULT")
+        #expect(file.sections["default"]?["aws_secret_access_key"] == "secret/with=equals")
+        #expect(file.sections["default"]?["region"] == "us-east-1")
+        #expect(file.sections["default"]?["output"] == "json")
+        #expect(file.sections["profile dev"]?["role_arn"] == "arn:aws:iam::123456789012:role/dev")
+        #expect(file.sections["profile dev"]?["s3.max_concurrent_requests"] == "10")
+        #expect(file.sections["profile dev"]?["s3.addressing_style"] == "path")
+        #expect(file.sections["profile dev"]?["after"] == "value")
+        #expect(file.sections["services  my-services"]?["bedrock-runtime.endpoint_url"] == "http://127.0.0.1:1")
+    }
+
+    @Test func sectionNamesAreCaseSensitive() {
+        let file = AWSConfigFile(parsing: "[Dev]\na = 1\n[dev]\na = 2\n")
+        #expect(file.sections["Dev"]?["a"] == "1")
+        #expect(file.sections["dev"]?["a"] == "2")
+    }
+
+    @Test func crlfAndContinuationLines() {
+        let file = AWSConfigFile(parsing: "[p]\r\nkey = first\r\n  second\r\nother = x\r\n")
+        #expect(file.sections["p"]?["key"] == "first\nsecond")
+        #expect(file.sections["p"]?["other"] == "x")
+    }
+
+    @Test func junkIsSkipped() {
+        let file = AWSConfigFile(parsing: "no section = here\n[ok]\njust words\nk = v\n[broken\n")
+        #expect(file.sections["ok"]?["k"] == "v")
+        #expect(file.sections.count == 1)
+    }
+
+    @Test func profileMerging() {
+        let config = AWSConfigFile(
+            parsing: "[default]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n[plain]\nregion = x\n"
+                + "[sso-session s]\nsso_region = us-east-1\n")
+        let credentials = AWSConfigFile(
+            parsing: "[dev]\naws_access_key_id = AKIDDEV\naws_secret_access_key = s\n[default]\nregion = override\n")
+        let profiles = AWSSharedProfiles(config: config, credentials: credentials)
+        #expect(profiles.profiles["dev"]?["region"] == "eu-west-1")
+        #expect(profiles.profiles["dev"]?["aws_access_key_id"] == "AKIDDEV")
+        #expect(profiles.profiles["default"]?["region"] == "override")
+        #expect(profiles.profiles["plain"] == nil)
+        #expect(profiles.profiles["sso-session s"] == nil)
+        #expect(profiles.profiles["s"] == nil)
+    }
+
+    @Test(arguments: [
+        ([String: String](), "default", false),
+        (["AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"], "a", true),
+        (["AWS_DEFAULT_PROFILE": "b"], "b", true),
+        (["AWS_PROFILE": ""], "default", false),
+    ])
+    func selectedProfile(env: [String: String], name: String, explicit: Bool) {
+        let selected = AWSSharedProfiles.selectedProfile(environment: env)
+        #expect(selected.name == name)
+        #expect(selected.explicit == explicit)
+    }
+}

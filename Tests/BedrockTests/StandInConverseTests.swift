@@ -1,0 +1,407 @@
+import Foundation
+import JSON
+import TestSupport
+import Testing
+
+@testable import Bedrock
+
+/// Converse, ConverseStream, models and failures against the stand-in (static keys unless said otherwise).
+@Suite struct StandInConverseTests {
+    struct FailCase: Sendable, CustomStringConvertible {
+        var directive: String
+        var type: String
+        var status: Int
+        var retryable: Bool
+        var hint: String
+        var description: String { directive }
+    }
+
+    static let failCases: [FailCase] = [
+        .init(
+            directive: "access-denied", type: "AccessDeniedException", status: 403, retryable: false,
+            hint: "Model access"),
+        .init(
+            directive: "on-demand", type: "ValidationException", status: 400, retryable: false,
+            hint: "Use an inference profile id"),
+        .init(directive: "throttle", type: "ThrottlingException", status: 429, retryable: true, hint: "quota"),
+        .init(
+            directive: "unrecognized-client", type: "UnrecognizedClientException", status: 403, retryable: false,
+            hint: "region"),
+        .init(
+            directive: "expired-token", type: "ExpiredTokenException", status: 403, retryable: false,
+            hint: "aws sso login"),
+        .init(
+            directive: "invalid-signature", type: "InvalidSignatureException", status: 403, retryable: false,
+            hint: "region"),
+        .init(directive: "validation", type: "ValidationException", status: 400, retryable: false, hint: "model id"),
+        .init(
+            directive: "internal", type: "InternalServerException", status: 500, retryable: true,
+            hint: "request id"),
+        .init(
+            directive: "service-unavailable", type: "ServiceUnavailableException", status: 503, retryable: true,
+            hint: "retry"),
+        .init(
+            directive: "model-not-ready", type: "ModelNotReadyException", status: 429, retryable: true,
+            hint: "retry"),
+        .init(
+            directive: "model-timeout", type: "ModelTimeoutException", status: 408, retryable: false,
+            hint: "shorter prompt"),
+        .init(
+            directive: "resource-not-found", type: "ResourceNotFoundException", status: 404, retryable: false,
+            hint: "model id"),
+    ]
+
+    @Test(arguments: failCases)
+    func failMapping(c: FailCase) async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        do {
+            _ = try await client.converse(StandInSupport.request("hi @@fail=\(c.directive)"))
+            Issue.record("expected \(c.type)")
+        } catch {
+            #expect(error.type == c.type)
+            #expect(error.httpStatus == c.status)
+            #expect(error.retryable == c.retryable)
+            #expect(error.hint.localizedCaseInsensitiveContains(c.hint), "\(error.hint)")
+            #expect(error.requestID?.isEmpty == false)
+        }
+        let streamed = await StandInSupport.collect(
+            client.converseStream(StandInSupport.request("hi @@fail=\(c.directive)")))
+        #expect(streamed.events.isEmpty)
+        #expect(streamed.error?.type == c.type)
+        #expect(streamed.error?.hint.localizedCaseInsensitiveContains(c.hint) == true)
+    }
+
+    @Test func throttleOnceIsRetriedAndSucceeds() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let key = StandInSupport.uniqueKey()
+        let response = try await client.converse(StandInSupport.request("again @@throttle-once=\(key)"))
+        #expect(response.message.content == [.text("Echo: again")])
+
+        let streamKey = StandInSupport.uniqueKey()
+        let streamed = await StandInSupport.collect(
+            client.converseStream(StandInSupport.request("again @@unavailable-once=\(streamKey)")))
+        #expect(streamed.error == nil)
+        #expect(streamed.text == "Echo: again")
+
+        let paths = try standIn.requests().arrayValue?.compactMap { $0["body"]?.stringValue } ?? []
+        #expect(paths.filter { $0.contains(key) }.count == 2, "one throttled attempt, one retry")
+    }
+
+    @Test func nonRetryableIsNotRetried() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let marker = StandInSupport.uniqueKey()
+        await #expect(throws: BedrockError.self) {
+            try await client.converse(StandInSupport.request("m\(marker) @@fail=access-denied"))
+        }
+        let bodies = try standIn.requests().arrayValue?.compactMap { $0["body"]?.stringValue } ?? []
+        #expect(bodies.filter { $0.contains("m\(marker)") }.count == 1)
+    }
+
+    @Test func alwaysThrottledGivesUpAfterThreeAttempts() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let marker = StandInSupport.uniqueKey()
+        await #expect(throws: BedrockError.self) {
+            try await client.converse(StandInSupport.request("m\(marker) @@fail=throttle"))
+        }
+        let bodies = try standIn.requests().arrayValue?.compactMap { $0["body"]?.stringValue } ?? []
+        #expect(bodies.filter { $0.contains("m\(marker)") }.count == 3)
+    }
+
+    @Test func streamTokensArriveAsDeltas() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("count @@tokens=25")))
+        #expect(streamed.error == nil)
+        #expect(streamed.deltaCount == 25)
+        #expect(streamed.events.first == .messageStart(role: "assistant"))
+        #expect(streamed.assembler.usage?["outputTokens"] != nil)
+    }
+
+    @Test func streamException() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@stream-exception=3")))
+        #expect(streamed.deltaCount == 3)
+        #expect(streamed.error?.type == "modelStreamErrorException")
+        #expect(streamed.error?.retryable == false)
+        #expect(streamed.error?.hint.isEmpty == false)
+    }
+
+    @Test func badCRCIsStreamCorrupt() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@bad-crc-after=2")))
+        #expect(streamed.error?.type == "StreamCorrupt")
+        #expect(streamed.deltaCount >= 1 && streamed.deltaCount <= 2)
+    }
+
+    @Test func garbageIsStreamCorrupt() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@garbage-after=2")))
+        #expect(streamed.error?.type == "StreamCorrupt")
+    }
+
+    @Test func cutConnectionIsATypedError() async throws {
+        let standIn = try StandIn.shared()
+        let start = ContinuousClock.now
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@cut-after=3")))
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(streamed.deltaCount == 3)
+        #expect(
+            streamed.error?.type == "ConnectionFailed" || streamed.error?.type == "StreamCorrupt",
+            "\(String(describing: streamed.error))")
+    }
+
+    @Test func stallBeyondIdleTimeoutIsTimeout() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn, options: StandInSupport.options(idleTimeout: 0.5))
+        let start = ContinuousClock.now
+        let streamed = await StandInSupport.collect(
+            client.converseStream(StandInSupport.request("x @@tokens=5 @@stall-ms=5000")))
+        #expect(ContinuousClock.now - start < .seconds(3))
+        #expect(streamed.error?.type == "Timeout")
+        #expect(streamed.deltaCount >= 1)
+    }
+
+    @Test func stallBeforeHeadersIsTimeout() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(
+            standIn, options: StandInSupport.options(idleTimeout: 0.4, maxAttempts: 1))
+        let start = ContinuousClock.now
+        do {
+            _ = try await client.converse(StandInSupport.request("x @@stall-before-ms=5000"))
+            Issue.record("expected Timeout")
+        } catch {
+            #expect(error.type == "Timeout")
+        }
+        #expect(ContinuousClock.now - start < .seconds(3))
+    }
+
+    @Test func cancellingTheConsumerAbortsTheTransfer() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let client = StandInSupport.client(standIn)
+        let before = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
+
+        let firstDelta = AsyncStream.makeStream(of: Void.self)
+        let consumer = Task {
+            var deltas = 0
+            for try await event in client.converseStream(StandInSupport.request("slow @@tokens=500 @@delay-ms=50")) {
+                if case .contentBlockDelta = event {
+                    deltas += 1
+                    if deltas == 1 { firstDelta.continuation.yield() }
+                }
+            }
+            return deltas
+        }
+        for await _ in firstDelta.stream { break }
+        let cancelledAt = ContinuousClock.now
+        consumer.cancel()
+        let deltas = try? await consumer.value
+        let elapsed = ContinuousClock.now - cancelledAt
+        #expect(elapsed < .milliseconds(100), "took \(elapsed)")
+        #expect((deltas ?? 0) < 500)
+
+        var disconnects = before
+        for _ in 0..<40 where disconnects <= before {
+            try await Task.sleep(for: .milliseconds(50))
+            disconnects = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
+        }
+        #expect(disconnects > before, "the stand-in saw the client go away")
+    }
+
+    @Test func droppingTheStreamAbortsTheTransfer() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let client = StandInSupport.client(standIn)
+        do {
+            let stream = client.converseStream(StandInSupport.request("slow @@tokens=500 @@delay-ms=50"))
+            var iterator = stream.makeAsyncIterator()
+            _ = try await iterator.next()
+        }
+        var active: Int64 = 1
+        for _ in 0..<40 where active > 0 {
+            try await Task.sleep(for: .milliseconds(50))
+            active = try standIn.stats()["active"]?.intValue ?? 1
+        }
+        #expect(active == 0)
+    }
+
+    @Test func thirtyTwoConcurrentStreams() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let results = await withTaskGroup(of: StandInSupport.Collected.self) { group in
+            for i in 0..<32 {
+                group.addTask {
+                    await StandInSupport.collect(
+                        client.converseStream(StandInSupport.request("n\(i) @@tokens=20 @@delay-ms=5")))
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(results.count == 32)
+        for r in results {
+            #expect(r.error == nil)
+            #expect(r.deltaCount == 20)
+            #expect(r.assembler.stopReason == "end_turn")
+        }
+    }
+
+    @Test(arguments: ["lookup", "web.search"])
+    func toolUseRoundTrip(toolName: String) async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let toolConfig: JSONValue = [
+            "tools": [
+                [
+                    "toolSpec": [
+                        "name": .string(toolName), "description": "looks things up",
+                        "inputSchema": ["json": ["type": "object", "properties": ["query": ["type": "string"]]]],
+                    ]
+                ]
+            ]
+        ]
+        var request = StandInSupport.request("find cats")
+        request.toolConfig = toolConfig
+        let wireName = request.toolNames.bedrockName(toolName)
+        request.messages[0].content = [.text("find cats @@tool=\(wireName)")]
+
+        let streamed = await StandInSupport.collect(client.converseStream(request))
+        #expect(streamed.error == nil)
+        #expect(streamed.assembler.stopReason == "tool_use")
+        let toolUse = streamed.assembler.message.content.compactMap { block -> (String, String, JSONValue)? in
+            if case .toolUse(let id, let name, let input) = block { return (id, name, input) }
+            return nil
+        }.first
+        #expect(toolUse?.1 == toolName)
+        #expect(toolUse?.2 == ["query": "find cats"])
+
+        guard let toolUse else { return }
+        request.messages.append(streamed.assembler.message)
+        request.messages.append(
+            ConverseMessage(
+                role: .user,
+                content: [.toolResult(["toolUseId": .string(toolUse.0), "content": [["text": "42 cats"]]])]))
+        let answer = try await client.converse(request)
+        #expect(answer.message.content == [.text("Tool said: 42 cats")])
+
+        // Non-streaming tool use maps the name back too.
+        var direct = StandInSupport.request("find dogs @@tool=\(wireName)")
+        direct.toolConfig = toolConfig
+        let response = try await client.converse(direct)
+        #expect(response.stopReason == "tool_use")
+        #expect(response.message.content.contains { if case .toolUse(_, toolName, _) = $0 { true } else { false } })
+    }
+
+    @Test func reasoningThroughAssembler() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("think @@reasoning")))
+        #expect(streamed.error == nil)
+        let content = streamed.assembler.message.content
+        guard case .reasoning(let text, let signature)? = content.first else {
+            Issue.record("expected a reasoning block first, got \(content)")
+            return
+        }
+        #expect(!text.isEmpty)
+        #expect(signature?.isEmpty == false)
+        #expect(content.contains(.text("Echo: think")))
+    }
+
+    @Test func bigEvent() async throws {
+        let standIn = try StandIn.shared()
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("big @@big-event=300000")))
+        #expect(streamed.error == nil)
+        #expect(streamed.text.utf8.count >= 300_000)
+    }
+
+    @Test(arguments: [
+        "us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "eu.anthropic.claude-sonnet-4-20250514-v1:0",
+        "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7-sonnet-20250219-v1:0",
+        "anthropic.claude-3-5-sonnet-20241022-v2:0", "amazon.nova-lite-v1:0",
+    ])
+    func modelIDsWithColonsAndARNs(model: String) async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let response = try await client.converse(StandInSupport.request("id test", model: model))
+        #expect(response.message.content == [.text("Echo: id test")])
+        let streamed = await StandInSupport.collect(
+            client.converseStream(StandInSupport.request("id test", model: model)))
+        #expect(streamed.error == nil)
+        #expect(streamed.text == "Echo: id test")
+    }
+
+    @Test func profileOnlyModelSuggestsProfileID() async throws {
+        let standIn = try StandIn.shared()
+        do {
+            _ = try await StandInSupport.client(standIn).converse(
+                StandInSupport.request("hi", model: "anthropic.claude-3-7-sonnet-20250219-v1:0"))
+            Issue.record("expected ValidationException")
+        } catch {
+            #expect(error.type == "ValidationException")
+            #expect(error.hint.contains("us.anthropic.claude-3-7-sonnet-20250219-v1:0"))
+        }
+        do {
+            _ = try await StandInSupport.client(standIn).converse(
+                StandInSupport.request("hi", model: "anthropic.claude-3-opus-20240229-v1:0"))
+            Issue.record("expected AccessDeniedException")
+        } catch {
+            #expect(error.type == "AccessDeniedException")
+            #expect(error.hint.contains("Model access"))
+        }
+    }
+
+    @Test func listModelsLiveAndCatalog() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn)
+        let live = try await client.listModels(live: true)
+        #expect(!live.isEmpty)
+        #expect(live.contains { $0.id == "amazon.nova-pro-v1:0" && !$0.requiresInferenceProfile })
+        for model in live where model.requiresInferenceProfile {
+            #expect(InferenceProfilePrefix.isProfileID(model.id), "\(model.id)")
+        }
+        // Cached: the second call sends nothing.
+        let countBefore = try standIn.requests().arrayValue?.count ?? 0
+        let again = try await client.listModels(live: true)
+        #expect(again == live)
+        let countAfter = try standIn.requests().arrayValue?.count ?? 0
+        #expect(countAfter == countBefore || countBefore >= 100)
+
+        let catalog = try await client.listModels(live: false)
+        #expect(catalog.contains { $0.id == "us.anthropic.claude-sonnet-4-20250514-v1:0" })
+    }
+
+    @Test func requestHeadersOnTheWire() async throws {
+        let standIn = try StandIn.shared()
+        let marker = StandInSupport.uniqueKey()
+        _ = try await StandInSupport.client(standIn).converse(StandInSupport.request("h\(marker)"))
+        let bearerEnv = StandInSupport.environment(
+            ["AWS_BEARER_TOKEN_BEDROCK": StandIn.Identity.bedrockAPIKey], keys: false)
+        _ = try await StandInSupport.client(standIn, environment: bearerEnv).converse(
+            StandInSupport.request("b\(marker)"))
+        let requests = try standIn.requests().arrayValue ?? []
+        func headers(_ text: String) -> [String: String] {
+            guard let entry = requests.last(where: { $0["body"]?.stringValue?.contains(text) == true }),
+                let object = entry["headers"]?.objectValue
+            else { return [:] }
+            var out: [String: String] = [:]
+            for (k, v) in object { out[k.lowercased()] = v.stringValue ?? "" }
+            return out
+        }
+        let signed = headers("h\(marker)")
+        #expect(signed["content-type"] == "application/json")
+        #expect(signed["x-amz-date"] != nil)
+        #expect(signed["expect"] == nil)
+        let bearer = headers("b\(marker)")
+        #expect(bearer["x-amz-date"] == nil)
+        #expect(bearer["authorization"] != nil)
+    }
+}

@@ -1,0 +1,232 @@
+"""The stand-in checked against botocore: boto3 signs and decodes exactly as AWS SDKs do."""
+import http.client
+import json
+import socket
+import time
+from urllib.parse import urlsplit
+
+import boto3
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError, EventStreamError
+import botocore.eventstream
+
+from conftest import KEYS, make_client
+
+SEED = "anthropic.claude-3-5-sonnet-20241022-v2:0"
+
+
+def user(text):
+    return [{"role": "user", "content": [{"text": text}]}]
+
+
+def stream_text(response):
+    return "".join(e["contentBlockDelta"]["delta"].get("text", "")
+                   for e in response["stream"] if "contentBlockDelta" in e)
+
+
+def test_converse_stream_decodes_with_botocore(runtime):
+    response = runtime.converse_stream(modelId=SEED, messages=user("hello there"))
+    events = list(response["stream"])
+    assert "messageStart" in events[0]
+    text = "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e)
+    assert text == "Echo: hello there"
+    assert events[-2]["messageStop"]["stopReason"] == "end_turn"
+    assert events[-1]["metadata"]["usage"]["outputTokens"] == 3
+
+
+def test_converse(runtime):
+    response = runtime.converse(modelId="amazon.nova-lite-v1:0", messages=user("one two"))
+    assert response["output"]["message"]["content"][0]["text"] == "Echo: one two"
+    assert response["stopReason"] == "end_turn"
+
+
+def test_session_keys(standin):
+    client = make_client(standin, aws_access_key_id="ASIASTANDINSESSION", aws_secret_access_key="standinSessionSecret",
+                         aws_session_token="standin-session-token")
+    assert stream_text(client.converse_stream(modelId=SEED, messages=user("s"))) == "Echo: s"
+    wrong = make_client(standin, aws_access_key_id="ASIASTANDINSESSION", aws_secret_access_key="standinSessionSecret",
+                        aws_session_token="other")
+    with pytest.raises(ClientError) as error:
+        wrong.converse(modelId=SEED, messages=user("s"))
+    assert error.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_wrong_secret_and_unknown_key(standin):
+    with pytest.raises(ClientError) as error:
+        make_client(standin, aws_access_key_id="AKIASTANDINEXAMPLE", aws_secret_access_key="wrong").converse(
+            modelId=SEED, messages=user("x"))
+    assert error.value.response["Error"]["Code"] == "InvalidSignatureException"
+    with pytest.raises(ClientError) as error:
+        make_client(standin, aws_access_key_id="AKIAUNKNOWN", aws_secret_access_key="x").converse(
+            modelId=SEED, messages=user("x"))
+    assert error.value.response["Error"]["Code"] == "UnrecognizedClientException"
+
+
+def test_wrong_region_is_rejected(standin):
+    client = boto3.client("bedrock-runtime", endpoint_url=standin, region_name="eu-west-1",
+                          config=Config(retries={"total_max_attempts": 1}), **KEYS)
+    with pytest.raises(ClientError) as error:
+        client.converse(modelId=SEED, messages=user("x"))
+    assert error.value.response["Error"]["Code"] == "InvalidSignatureException"
+    assert "eu-west-1" in error.value.response["Error"]["Message"]
+
+
+def test_bearer_token(standin):
+    url = urlsplit(standin)
+    for token, status in (("standin-bedrock-api-key", 200), ("nope", 403)):
+        connection = http.client.HTTPConnection(url.hostname, url.port)
+        connection.request("POST", f"/model/{SEED.replace(':', '%3A')}/converse",
+                           body=json.dumps({"messages": user("b")}),
+                           headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        response = connection.getresponse()
+        assert response.status == status
+        response.read()
+
+
+@pytest.mark.parametrize("name,code,status", [
+    ("access-denied", "AccessDeniedException", 403), ("on-demand", "ValidationException", 400),
+    ("throttle", "ThrottlingException", 429), ("unrecognized-client", "UnrecognizedClientException", 403),
+    ("expired-token", "ExpiredTokenException", 403), ("internal", "InternalServerException", 500),
+    ("service-unavailable", "ServiceUnavailableException", 503), ("model-not-ready", "ModelNotReadyException", 429),
+    ("model-timeout", "ModelTimeoutException", 408), ("resource-not-found", "ResourceNotFoundException", 404),
+])
+def test_failures(runtime, name, code, status):
+    with pytest.raises(ClientError) as error:
+        runtime.converse(modelId=SEED, messages=user(f"x @@fail={name}"))
+    assert error.value.response["Error"]["Code"] == code
+    assert error.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+def test_throttle_once(runtime):
+    with pytest.raises(ClientError):
+        runtime.converse(modelId=SEED, messages=user("x @@throttle-once=k1"))
+    assert runtime.converse(modelId=SEED, messages=user("x @@throttle-once=k1"))["stopReason"] == "end_turn"
+
+
+def test_stream_exception(runtime):
+    response = runtime.converse_stream(modelId=SEED, messages=user("x @@tokens=10 @@stream-exception=3"))
+    with pytest.raises(EventStreamError) as error:
+        list(response["stream"])
+    assert "modelStreamErrorException" in str(error.value)
+
+
+def test_bad_crc_is_rejected_by_botocore(runtime):
+    response = runtime.converse_stream(modelId=SEED, messages=user("x @@tokens=10 @@bad-crc-after=2"))
+    with pytest.raises(botocore.eventstream.ChecksumMismatch):
+        list(response["stream"])
+
+
+def test_tool_use_and_result(runtime):
+    tools = {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {"type": "object"}}}}]}
+    events = list(runtime.converse_stream(modelId=SEED, messages=user("find cats @@tool=lookup"),
+                                          toolConfig=tools)["stream"])
+    start = next(e["contentBlockStart"] for e in events if "contentBlockStart" in e)
+    assert start["start"]["toolUse"]["name"] == "lookup"
+    fragments = "".join(e["contentBlockDelta"]["delta"]["toolUse"]["input"] for e in events if "contentBlockDelta" in e)
+    assert json.loads(fragments) == {"query": "find cats"}
+    assert any(e.get("messageStop", {}).get("stopReason") == "tool_use" for e in events)
+    history = user("find cats @@tool=lookup") + [
+        {"role": "assistant", "content": [{"toolUse": {"toolUseId": start["start"]["toolUse"]["toolUseId"],
+                                                       "name": "lookup", "input": {"query": "find cats"}}}]},
+        {"role": "user", "content": [{"toolResult": {"toolUseId": start["start"]["toolUse"]["toolUseId"],
+                                                     "content": [{"text": "3 cats"}]}}]}]
+    assert stream_text(runtime.converse_stream(modelId=SEED, messages=history, toolConfig=tools)) == "Tool said: 3 cats"
+    with pytest.raises(ClientError) as error:
+        runtime.converse(modelId=SEED, messages=history)
+    assert "toolConfig" in error.value.response["Error"]["Message"]
+
+
+def test_reasoning(runtime):
+    events = list(runtime.converse_stream(modelId=SEED, messages=user("think @@reasoning"))["stream"])
+    reasoning = [e["contentBlockDelta"]["delta"]["reasoningContent"] for e in events
+                 if "reasoningContent" in e.get("contentBlockDelta", {}).get("delta", {})]
+    assert "".join(r.get("text", "") for r in reasoning) == "Let me think about it."
+    assert reasoning[-1]["signature"] == "standin-signature"
+
+
+@pytest.mark.parametrize("messages,fragment", [
+    ([{"role": "assistant", "content": [{"text": "x"}]}], "start with a user"),
+    (user("a") + user("b"), "alternate"),
+    ([{"role": "user", "content": [{"text": "  "}]}], "blank"),
+])
+def test_validation(runtime, messages, fragment):
+    with pytest.raises(ClientError) as error:
+        runtime.converse(modelId=SEED, messages=messages)
+    assert error.value.response["Error"]["Code"] == "ValidationException"
+    assert fragment in error.value.response["Error"]["Message"]
+
+
+@pytest.mark.parametrize("model,ok", [
+    ("us.anthropic.claude-3-7-sonnet-20250219-v1:0", True),
+    ("arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-sonnet-4-20250514-v1:0", True),
+    ("anthropic.claude-3-7-sonnet-20250219-v1:0", False), ("no.such-model", False),
+])
+def test_model_ids(runtime, model, ok):
+    if ok:
+        assert runtime.converse(modelId=model, messages=user("m"))["stopReason"] == "end_turn"
+    else:
+        with pytest.raises(ClientError) as error:
+            runtime.converse(modelId=model, messages=user("m"))
+        assert error.value.response["Error"]["Code"] == "ValidationException"
+
+
+def test_web_identity_via_boto3_sts(standin):
+    sts = boto3.client("sts", endpoint_url=standin, region_name="us-east-1")
+    credentials = sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::123456789012:role/r", RoleSessionName="ss",
+                                                    WebIdentityToken="standin-web-identity-token")["Credentials"]
+    client = make_client(standin, aws_access_key_id=credentials["AccessKeyId"],
+                         aws_secret_access_key=credentials["SecretAccessKey"],
+                         aws_session_token=credentials["SessionToken"])
+    assert client.converse(modelId=SEED, messages=user("w"))["stopReason"] == "end_turn"
+    with pytest.raises(ClientError) as error:
+        sts.assume_role_with_web_identity(RoleArn="arn:aws:iam::1:role/r", RoleSessionName="ss", WebIdentityToken="bad-token-value")
+    assert error.value.response["Error"]["Code"] == "InvalidIdentityToken"
+
+
+def test_imds_and_container(standin):
+    url = urlsplit(standin)
+    connection = http.client.HTTPConnection(url.hostname, url.port)
+    connection.request("GET", "/latest/meta-data/iam/security-credentials/")
+    assert connection.getresponse().status == 401
+    connection = http.client.HTTPConnection(url.hostname, url.port)
+    connection.request("PUT", "/latest/api/token", headers={"x-aws-ec2-metadata-token-ttl-seconds": "60"})
+    token = connection.getresponse().read().decode()
+    connection.request("GET", "/latest/meta-data/iam/security-credentials/", headers={"x-aws-ec2-metadata-token": token})
+    role = connection.getresponse().read().decode()
+    connection.request("GET", f"/latest/meta-data/iam/security-credentials/{role}",
+                       headers={"x-aws-ec2-metadata-token": token})
+    assert json.loads(connection.getresponse().read())["Code"] == "Success"
+    connection.request("GET", "/container/credentials", headers={"Authorization": "standin-container-token"})
+    assert "AccessKeyId" in json.loads(connection.getresponse().read())
+
+
+def test_control_plane_with_boto3(standin):
+    bedrock = make_client(standin, service="bedrock")
+    models = bedrock.list_foundation_models(byOutputModality="TEXT")["modelSummaries"]
+    assert any(m["modelId"] == SEED for m in models)
+    profiles = []
+    token = None
+    while True:
+        page = bedrock.list_inference_profiles(maxResults=5, **({"nextToken": token} if token else {}))
+        profiles += page["inferenceProfileSummaries"]
+        token = page.get("nextToken")
+        if not token:
+            break
+    assert any(p["inferenceProfileId"] == "us.anthropic.claude-3-7-sonnet-20250219-v1:0" for p in profiles)
+
+
+def test_client_disconnect_is_counted(standin):
+    def stats():
+        connection = http.client.HTTPConnection(urlsplit(standin).hostname, urlsplit(standin).port)
+        connection.request("GET", "/_standin/stats")
+        return json.loads(connection.getresponse().read())
+    before = stats()["clientDisconnects"]
+    response = make_client(standin).converse_stream(modelId=SEED, messages=user("x @@tokens=200 @@delay-ms=20"))
+    stream = iter(response["stream"])
+    next(stream)
+    response["stream"]._raw_stream.close()
+    deadline = time.time() + 5
+    while stats()["clientDisconnects"] == before and time.time() < deadline:
+        time.sleep(0.05)
+    assert stats()["clientDisconnects"] == before + 1
