@@ -400,6 +400,9 @@ def summarise(bench, started):
         lines.append("")
         lines.append("**WARNING: the measured binary is not contenox (serverInfo.name is %r). These numbers are "
                      "NOT contenox numbers; they only show the harness works.**" % bench.server_info.get("name"))
+    if "/debug/" in bench.binary:
+        lines.append("")
+        lines.append("**Note: this is a debug build; publish only numbers from `.build/release/contenox`.**")
     lines.append("")
     lines.append("Runs: %d (medians), memory runs: %d, host: %d cores, load average %s." % (
         RUNS, MEM_RUNS, os.cpu_count(), " ".join("%.2f" % x for x in os.getloadavg())))
