@@ -248,3 +248,22 @@ def test_stand_in_knows_every_catalog_model():
             assert model_id in module.PROFILE_ONLY, model_id
         else:
             assert model_id in module.ON_DEMAND, model_id
+
+
+def test_timestamps_are_monotonic_write_times(runtime):
+    # The benchmark's added-latency measurement (bench/bench.py) relies on this: every text delta is
+    # " t<CLOCK_MONOTONIC ns>" taken just before the event is written, so a reader on the same host can
+    # subtract it from its own time.monotonic_ns() on arrival.
+    before = time.monotonic_ns()
+    response = runtime.converse_stream(modelId=SEED, messages=user("@@timestamps @@tokens=5 @@delay-ms=2"))
+    arrivals = []
+    for event in response["stream"]:
+        if "contentBlockDelta" in event:
+            arrivals.append((event["contentBlockDelta"]["delta"]["text"], time.monotonic_ns()))
+    assert len(arrivals) == 5
+    stamps = []
+    for text, arrived in arrivals:
+        assert text.startswith(" t") and text[2:].isdigit()
+        stamps.append(int(text[2:]))
+        assert before <= stamps[-1] <= arrived
+    assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 4 * 2_000_000
