@@ -229,6 +229,22 @@ final class PipeServer: Sendable {
         _ = try await server.exitCode()
     }
 
+    @Test func cancellingARequestInsideABatchStopsItsWork() async throws {
+        let server = try PipeServer()
+        _ = try await server.initialize()
+        server.writer.send(
+            #"[{"jsonrpc":"2.0","id":"b1","method":"test/slow"},{"jsonrpc":"2.0","id":"b2","method":"backend/list"}]"#)
+        try await Task.sleep(for: .milliseconds(100))
+        server.writer.notify("$/cancelRequest", ["id": "b1"])
+        let cancelled = try await server.collector.response(id: "b1", timeout: 5)
+        #expect(cancelled["error"]?["code"] == -32800)
+        let batch = try await server.collector.next(timeout: 5) { $0.arrayValue != nil }
+        #expect(batch.arrayValue?.map { $0["id"] } == ["b2"])
+        #expect(server.slowFinished.count == 1)  // the handler saw the cancellation, not a 30 s sleep
+        server.closeInput()
+        _ = try await server.exitCode()
+    }
+
     @Test func backendMethodsRoundTrip() async throws {
         let server = try PipeServer()
         _ = try await server.initialize()

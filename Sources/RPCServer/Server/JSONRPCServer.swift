@@ -161,25 +161,36 @@ public final class JSONRPCServer: Sendable {
                 }
             }
         case .batch(let items):
-            // Lifecycle checks run now, in order; the work runs concurrently; the answers go out together.
-            let works: [@Sendable () async -> Message?] = items.compactMap { item in
+            // Lifecycle checks run now, in order; each request then runs in a Task of its own, tracked in
+            // the in-flight table like a single request (so `$/cancelRequest` and end of input reach it);
+            // the answers go out together once all are done.
+            let works: [(id: JSONValue?, work: @Sendable () async -> Message?)] = items.compactMap { item in
                 switch item {
-                case .failure(let invalid): return { invalid.response }
-                case .success(let message): return accept(message)
+                case .failure(let invalid): return (nil, { invalid.response })
+                case .success(let message): return accept(message).map { (message.id, $0) }
                 }
             }
             guard !works.isEmpty else { return }
+            let results = BatchResults(count: works.count)
+            let tasks = works.enumerated().map { index, entry in
+                start(id: entry.id ?? .null) { results.set(index, await entry.work()) }
+            }
             Task {
-                let responses = await withTaskGroup(of: (Int, Message?).self) { group in
-                    for (index, work) in works.enumerated() { group.addTask { (index, await work()) } }
-                    var results = [Message?](repeating: nil, count: works.count)
-                    for await (index, response) in group { results[index] = response }
-                    return results.compactMap { $0 }
-                }
+                for task in tasks { await task.value }
+                let responses = results.all
                 guard !responses.isEmpty else { return }
                 await send(json: .array(responses.map(\.json)))
             }
         }
+    }
+
+    /// The answers of one batch, filled in by its requests' tasks in any order.
+    private final class BatchResults: Sendable {
+        private let slots: Mutex<[Message?]>
+        init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+        func set(_ index: Int, _ message: Message?) { slots.withLock { $0[index] = message } }
+        /// The answers present, in request order (cancelled requests were answered on their own).
+        var all: [Message] { slots.withLock { $0.compactMap { $0 } } }
     }
 
     // MARK: Dispatch
@@ -221,7 +232,8 @@ public final class JSONRPCServer: Sendable {
                 return true
             }
             guard registered else {
-                return { .response(id: id, result: .failure(.invalidRequest("a request with id \(id.jsonString) is already running"))) }
+                let refusal = ResponseError.invalidRequest("a request with id \(id.jsonString) is already running")
+                return { .response(id: id, result: .failure(refusal)) }
             }
             let context = RequestContext(id: id) { [self] message in await send(message) }
             return { [self] in
@@ -282,18 +294,21 @@ public final class JSONRPCServer: Sendable {
             "protocolVersion": 1,
             "capabilities": [
                 "methods": .array(names.map(JSONValue.string)),
-                "notifications": .array((Self.clientNotifications + configuration.serverNotifications).map(JSONValue.string)),
+                "notifications": .array(
+                    (Self.clientNotifications + configuration.serverNotifications).map(JSONValue.string)),
             ],
         ]
     }
 
     /// Runs a request's work in a Task recorded in the in-flight table under its id.
-    private func start(id: JSONValue, _ body: @escaping @Sendable () async -> Void) {
+    @discardableResult
+    private func start(id: JSONValue, _ body: @escaping @Sendable () async -> Void) -> Task<Void, Never> {
         let task = Task { await body() }
         state.withLock { state in
             // Only requests registered by `accept` are tracked; the entry may already be gone if it finished.
             if case .some(.none) = state.inFlight[id] { state.inFlight[id] = .some(task) }
         }
+        return task
     }
 
     /// Cancels a running request and answers it with -32800 at once.
