@@ -13,9 +13,15 @@ struct BackendCommand: AsyncParsableCommand {
 
         @Argument(help: "A name: letters, digits, '.', '_' or '-'.") var name: String
         @Option(help: "The backend type (bedrock).") var type: String
-        @Option(help: "The endpoint URL (https://bedrock-runtime.<region>.amazonaws.com, VPC, FIPS, or http://127.0.0.1:PORT) or a bare region.")
+        @Option(
+            help:
+                "The endpoint URL (https://bedrock-runtime.<region>.amazonaws.com, VPC, FIPS, or http://127.0.0.1:PORT) or a bare region."
+        )
         var url: String
-        @Option(help: "The NAME of an environment variable holding {\"AccessKeyID\",\"SecretAccessKey\",\"SessionToken\"}; only the name is stored.")
+        @Option(
+            help:
+                "The NAME of an environment variable holding {\"AccessKeyID\",\"SecretAccessKey\",\"SessionToken\"}; only the name is stored."
+        )
         var apiKeyEnv: String?
         @Option(help: "The region, when the URL does not say it.") var region: String?
         @Flag(help: "Replace a backend of the same name.") var replace = false
@@ -23,9 +29,11 @@ struct BackendCommand: AsyncParsableCommand {
         func run() async throws {
             let services = try openServices()
             let backend = try await service {
-                try services.addBackend(name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
+                try services.addBackend(
+                    name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
             }
-            let regionText = backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
+            let regionText =
+                backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
                 ?? "resolved at use from AWS_REGION / AWS_DEFAULT_REGION / the profile"
             print("added backend \(backend.name) (\(backend.type), region \(regionText))")
         }
@@ -48,7 +56,8 @@ struct BackendCommand: AsyncParsableCommand {
             }
             let defaultProvider = (try? services.config("default-provider")) ?? nil
             let rows = backends.map { backend -> [String] in
-                let region = backend.region ?? services.effectiveRegion(backend).map { "\($0) (env)" } ?? "(AWS_REGION at use)"
+                let region =
+                    backend.region ?? services.effectiveRegion(backend).map { "\($0) (env)" } ?? "(AWS_REGION at use)"
                 let name = backend.name + (backend.name == defaultProvider ? " *" : "")
                 return [name, backend.type, region, backend.url, backend.apiKeyEnv ?? "-"]
             }
@@ -71,7 +80,9 @@ struct BackendCommand: AsyncParsableCommand {
             print("name:        \(backend.name)")
             print("type:        \(backend.type)")
             print("url:         \(backend.url)")
-            print("region:      \(backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" } ?? "(AWS_REGION at use)")")
+            print(
+                "region:      \(backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" } ?? "(AWS_REGION at use)")"
+            )
             print("api-key-env: \(backend.apiKeyEnv ?? "-")")
         }
     }

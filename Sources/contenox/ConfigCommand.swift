@@ -29,7 +29,9 @@ struct ConfigCommand: AsyncParsableCommand {
             if let key {
                 let value = try await service { try services.config(key) }
                 if json {
-                    print(JSONValue.object(["key": .string(key), "value": value.map(JSONValue.string) ?? .null]).jsonString)
+                    print(
+                        JSONValue.object(["key": .string(key), "value": value.map(JSONValue.string) ?? .null])
+                            .jsonString)
                 } else if let value {
                     print(value)
                 } else {
@@ -69,10 +71,13 @@ struct ModelCommand: AsyncParsableCommand {
                 return
             }
             let rows = models.map { model -> [String] in
-                let flags = (model["default"]?.boolValue == true ? "*" : " ")
+                let flags =
+                    (model["default"]?.boolValue == true ? "*" : " ")
                     + (model["requiresInferenceProfile"]?.boolValue == true ? "P" : " ")
-                return [flags, model["id"]?.stringValue ?? "", model["provider"]?.stringValue ?? "",
-                        model["name"]?.stringValue ?? ""]
+                return [
+                    flags, model["id"]?.stringValue ?? "", model["provider"]?.stringValue ?? "",
+                    model["name"]?.stringValue ?? "",
+                ]
             }
             printTable(["", "ID", "PROVIDER", "NAME"], rows)
         }

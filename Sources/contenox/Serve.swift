@@ -18,7 +18,8 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard Framing(rawValue: framing) != nil else { throw ValidationError("--framing must be lsp or ndjson") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
-        if let level = logLevel ?? ProcessInfo.processInfo.environment["CONTENOX_LOG"], Logger.Level(name: level) == nil {
+        if let level = logLevel ?? ProcessInfo.processInfo.environment["CONTENOX_LOG"], Logger.Level(name: level) == nil
+        {
             throw ValidationError("log level must be one of error, warn, info, debug")
         }
     }

@@ -118,7 +118,9 @@ extension Services {
     }
 
     static func isValidEnvironmentName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
+        guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else {
+            return false
+        }
         return name.utf8.count <= 255
             && name.utf8.allSatisfy { byte in
                 switch byte {

@@ -143,8 +143,10 @@ public final class Store: Sendable {
     public func addBackend(_ backend: BackendRecord, replace: Bool) throws(StoreError) -> Bool {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Bool in
-                let exists = try !db.prepare("SELECT 1 FROM backends WHERE name = ?").rows([.text(backend.name)]) { _ in 1 }
-                    .isEmpty
+                let exists = try !db.prepare("SELECT 1 FROM backends WHERE name = ?").rows([.text(backend.name)]) { _ in
+                    1
+                }
+                .isEmpty
                 if exists && !replace { return false }
                 let now = Self.now()
                 try db.prepare(
@@ -155,7 +157,8 @@ public final class Store: Sendable {
                         region = excluded.region, api_key_env = excluded.api_key_env, updated_at = excluded.updated_at
                     """
                 ).run([
-                    .text(backend.name), .text(backend.type), .text(backend.url), backend.region.map { .text($0) } ?? .null,
+                    .text(backend.name), .text(backend.type), .text(backend.url),
+                    backend.region.map { .text($0) } ?? .null,
                     backend.apiKeyEnv.map { .text($0) } ?? .null, .text(now), .text(now),
                 ])
                 return true
@@ -166,8 +169,9 @@ public final class Store: Sendable {
     public func backends() throws(StoreError) -> [BackendRecord] {
         try withConnection { db throws(StoreError) in
             try db.prepare("SELECT name, type, url, region, api_key_env FROM backends ORDER BY name").rows {
-                BackendRecord(name: $0.text(0) ?? "", type: $0.text(1) ?? "", url: $0.text(2) ?? "",
-                              region: $0.text(3), apiKeyEnv: $0.text(4))
+                BackendRecord(
+                    name: $0.text(0) ?? "", type: $0.text(1) ?? "", url: $0.text(2) ?? "",
+                    region: $0.text(3), apiKeyEnv: $0.text(4))
             }
         }
     }
@@ -234,22 +238,28 @@ public final class Store: Sendable {
                 let now = Self.now()
                 try db.prepare(
                     "INSERT INTO sessions (id, title, model, backend, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
-                ).run([.text(id), .text(title), model.map { .text($0) } ?? .null, backend.map { .text($0) } ?? .null,
-                       .text(now), .text(now)])
+                ).run([
+                    .text(id), .text(title), model.map { .text($0) } ?? .null, backend.map { .text($0) } ?? .null,
+                    .text(now), .text(now),
+                ])
             }
         }
     }
 
     public func sessions() throws(StoreError) -> [SessionRecord] {
         try withConnection { db throws(StoreError) in
-            try db.prepare("SELECT \(Self.sessionColumns) FROM sessions s ORDER BY s.updated_at DESC").rows { Self.sessionRow($0) }
+            try db.prepare("SELECT \(Self.sessionColumns) FROM sessions s ORDER BY s.updated_at DESC").rows {
+                Self.sessionRow($0)
+            }
         }
     }
 
     public func session(id: String) throws(StoreError) -> SessionRecord? {
         try withConnection { db throws(StoreError) in
-            try db.prepare("SELECT \(Self.sessionColumns) FROM sessions s WHERE s.id = ?").rows([.text(id)], Self.sessionRow)
-                .first
+            try db.prepare("SELECT \(Self.sessionColumns) FROM sessions s WHERE s.id = ?").rows(
+                [.text(id)], Self.sessionRow
+            )
+            .first
         }
     }
 
@@ -260,8 +270,10 @@ public final class Store: Sendable {
                 try db.prepare(
                     "UPDATE sessions SET model = ?, backend = ?, tool_config = COALESCE(?, tool_config), updated_at = ? "
                         + "WHERE id = ?"
-                ).run([.text(model), .text(backend), toolConfig.map { .text($0.jsonString) } ?? .null,
-                       .text(Self.now()), .text(id)])
+                ).run([
+                    .text(model), .text(backend), toolConfig.map { .text($0.jsonString) } ?? .null,
+                    .text(Self.now()), .text(id),
+                ])
             }
         }
     }
@@ -298,8 +310,10 @@ public final class Store: Sendable {
                     INSERT INTO messages (session_id, seq, role, content_json, status, created_at)
                     VALUES (?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM messages WHERE session_id = ?), ?, ?, ?, ?)
                     """
-                ).run([.text(sessionID), .text(sessionID), .text(role), .text(content.jsonString), .text(status),
-                       .text(now)])
+                ).run([
+                    .text(sessionID), .text(sessionID), .text(role), .text(content.jsonString), .text(status),
+                    .text(now),
+                ])
                 let rowID = db.lastInsertRowID
                 try db.prepare("UPDATE sessions SET updated_at = ? WHERE id = ?").run([.text(now), .text(sessionID)])
                 return rowID
@@ -321,9 +335,10 @@ public final class Store: Sendable {
             try db.prepare(
                 "SELECT id, role, content_json, status, created_at FROM messages WHERE session_id = ? ORDER BY seq"
             ).rows([.text(sessionID)]) {
-                StoredMessage(rowID: $0.int(0), role: $0.text(1) ?? "",
-                              content: (try? JSONValue.parse($0.text(2) ?? "[]")) ?? .array([]),
-                              status: $0.text(3) ?? "complete", createdAt: $0.text(4) ?? "")
+                StoredMessage(
+                    rowID: $0.int(0), role: $0.text(1) ?? "",
+                    content: (try? JSONValue.parse($0.text(2) ?? "[]")) ?? .array([]),
+                    status: $0.text(3) ?? "complete", createdAt: $0.text(4) ?? "")
             }
         }
     }
