@@ -27,7 +27,7 @@ struct BackendCommand: AsyncParsableCommand {
         @Flag(help: "Replace a backend of the same name.") var replace = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let backend = try await service {
                 try services.addBackend(
                     name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
@@ -44,7 +44,7 @@ struct BackendCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let backends = try await service { try services.backends() }
             if json {
                 print(JSONValue.array(backends.map(\.json)).jsonString)
@@ -71,7 +71,7 @@ struct BackendCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let backend = try await service { try services.backend(named: name) }
             if json {
                 print(backend.json.jsonString)
@@ -94,7 +94,7 @@ struct BackendCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let (backend, check) = try await service { try await services.checkBackend(named: name) }
             if json {
                 var object = check.json.objectValue ?? [:]
@@ -119,7 +119,7 @@ struct BackendCommand: AsyncParsableCommand {
         @Argument var name: String
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             try await service { try services.removeBackend(named: name) }
             print("removed backend \(name)")
         }

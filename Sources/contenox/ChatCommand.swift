@@ -25,7 +25,7 @@ struct Chat: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let services = try openServices()
+        let services = openServices()
         var text = prompt ?? "-"
         if text == "-" {
             text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
@@ -94,7 +94,7 @@ struct SessionCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let sessions = try await service { try services.sessions() }
             if json {
                 print(JSONValue.array(sessions.map(\.summaryJSON)).jsonString)
@@ -112,7 +112,7 @@ struct SessionCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let resolved = try await service { try services.resolveSession(id) }
             if json {
                 print(try await service { try services.sessionJSON(id: resolved) }.jsonString)
@@ -141,7 +141,7 @@ struct SessionCommand: AsyncParsableCommand {
         @Argument var id: String
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let resolved = try await service { try services.resolveSession(id) }
             try await service { try services.deleteSession(id: resolved) }
             print("deleted session \(resolved)")

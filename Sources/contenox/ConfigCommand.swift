@@ -13,7 +13,7 @@ struct ConfigCommand: AsyncParsableCommand {
         @Argument var value: String
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             try await service { try services.setConfig(key, value) }
             print(value.isEmpty ? "cleared \(key)" : "\(key) = \(value)")
         }
@@ -25,7 +25,7 @@ struct ConfigCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             if let key {
                 let value = try await service { try services.config(key) }
                 if json {
@@ -64,7 +64,7 @@ struct ModelCommand: AsyncParsableCommand {
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
-            let services = try openServices()
+            let services = openServices()
             let models = try await service { try await services.models(backend: backend, live: live) }
             if json {
                 print(JSONValue.array(models).jsonString)

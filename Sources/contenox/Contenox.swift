@@ -30,12 +30,8 @@ func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-func openServices() throws -> Services {
-    do {
-        return try Services(environment: ProcessInfo.processInfo.environment)
-    } catch {
-        throw report(error)
-    }
+func openServices() -> Services {
+    Services(environment: ProcessInfo.processInfo.environment)
 }
 
 /// Runs a service call, reporting its failure the one way.

@@ -27,14 +27,14 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let levelName = logLevel ?? ProcessInfo.processInfo.environment["CONTENOX_LOG"] ?? "warn"
         let logger = Logger(level: Logger.Level(name: levelName) ?? .warn)
-        let services = try openServices()
+        let services = openServices()
         var configuration = JSONRPCServer.Configuration()
         configuration.framing = Framing(rawValue: framing)!
         configuration.maxMessageBytes = maxMessageBytes
         configuration.version = contenoxVersion
         configuration.serverNotifications = serverNotifications
         let server = JSONRPCServer(methods: services.methodTable(), configuration: configuration, logger: logger)
-        logger.info("serving on stdio (\(framing) framing), store \(services.store.path)")
+        logger.info("serving on stdio (\(framing) framing), store \(services.storePath)")
         let code = await server.run()
         throw ExitCode(code)
     }

@@ -6,23 +6,37 @@ import Synchronization
 /// The one service layer behind both faces of contenox: the CLI commands and the JSON-RPC methods call
 /// these, so validation and behaviour are written once.
 public final class Services: Sendable {
-    public let store: Store
+    /// Where the database lives; it is opened on first use, so `initialize` and `version` never wait for it.
+    public let storePath: String
     public let environment: [String: String]
+    private let openedStore: Mutex<Store?>
     private let clients = Mutex<[String: (BackendSettings, BedrockClient)]>([:])
     private let clientOptions: BedrockClient.Options
 
     public init(store: Store, environment: [String: String], clientOptions: BedrockClient.Options = .init()) {
-        self.store = store
+        self.storePath = store.path
+        self.openedStore = Mutex(store)
         self.environment = environment
         self.clientOptions = clientOptions
     }
 
-    /// Opens the store at its default location for this environment.
-    public convenience init(environment: [String: String]) throws(ServiceError) {
-        do {
-            self.init(store: try Store(path: Store.defaultPath(environment: environment)), environment: environment)
-        } catch {
-            throw ServiceError(error)
+    /// Uses the store at its default location for this environment, opening it when first needed.
+    public init(environment: [String: String], clientOptions: BedrockClient.Options = .init()) {
+        self.storePath = Store.defaultPath(environment: environment)
+        self.openedStore = Mutex(nil)
+        self.environment = environment
+        self.clientOptions = clientOptions
+    }
+
+    /// The store, opened (and migrated) on first use.
+    public var store: Store {
+        get throws(StoreError) {
+            try openedStore.withLock { opened throws(StoreError) -> Store in
+                if let opened { return opened }
+                let store = try Store(path: storePath)
+                opened = store
+                return store
+            }
         }
     }
 
