@@ -3,26 +3,42 @@ import JSON
 import JSONRPC
 import Synchronization
 
-/// Where the built `contenox` executable is: `$CONTENOX_BIN`, else next to the test bundle
-/// (`swift test` builds every product into the same directory), else `<package>/.build/debug/contenox`.
-public func contenoxExecutable(file: String = #filePath) throws -> URL {
-    struct Missing: Error, CustomStringConvertible { var description: String }
-    var candidates: [URL] = []
-    if let explicit = ProcessInfo.processInfo.environment["CONTENOX_BIN"], !explicit.isEmpty {
-        candidates.append(URL(fileURLWithPath: explicit))
-    }
-    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    candidates.append(runner.deletingLastPathComponent().appendingPathComponent("contenox"))
-    candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("contenox"))
+/// Why the `contenox` executable cannot be used.
+public struct ExecutableUnavailable: Error, Sendable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Where the built `contenox` executable is: `$CONTENOX_BIN`, else next to the test bundle (where
+/// `swift build --build-tests` puts every product), else `<package>/.build/debug/contenox`.
+///
+/// `swift test` alone does not rebuild the executable: run `swift build --build-tests` first (`make test`
+/// does). (A modification-time check against Sources/ was tried and dropped: SwiftPM skips relinking
+/// when a touched file compiles to the same object, so it reported fresh binaries as stale.)
+public func contenoxExecutable() throws(ExecutableUnavailable) -> URL {
+    try locatedExecutable.get()
+}
+
+private let locatedExecutable: Result<URL, ExecutableUnavailable> = locateExecutable()
+
+private func locateExecutable(file: String = #filePath) -> Result<URL, ExecutableUnavailable> {
     let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    candidates.append(root.appendingPathComponent(".build/debug/contenox"))
-    for candidate in candidates where FileManager.default.isExecutableFile(atPath: candidate.path) {
-        return candidate
+    if let explicit = ProcessInfo.processInfo.environment["CONTENOX_BIN"], !explicit.isEmpty {
+        return .success(URL(fileURLWithPath: explicit))
     }
-    throw Missing(
-        description: "contenox executable not found (tried \(candidates.map(\.path))); run `swift build` first "
-            + "or set CONTENOX_BIN")
+    let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+    let candidates = [
+        runner.deletingLastPathComponent().appendingPathComponent("contenox"),
+        Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("contenox"),
+        root.appendingPathComponent(".build/debug/contenox"),
+    ]
+    guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
+        return .failure(
+            ExecutableUnavailable(
+                description: "contenox executable not found (tried \(candidates.map(\.path))); run "
+                    + "`swift build --build-tests` (or `make test`) first, or set CONTENOX_BIN"))
+    }
+    return .success(found)
 }
 
 /// A fresh directory for `CONTENOX_HOME`, removed by `remove()`.
