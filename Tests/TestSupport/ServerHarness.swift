@@ -8,8 +8,9 @@ public struct ExecutableUnavailable: Error, Sendable, CustomStringConvertible {
     public var description: String
 }
 
-/// Where the built `contenox` executable is: `$CONTENOX_BIN`, else next to the test bundle (where
-/// `swift build --build-tests` puts every product), else `<package>/.build/debug/contenox`.
+/// Where the built `contenox` executable is: `$CONTENOX_EXECUTABLE` (a path, unlike the editor tests'
+/// CONTENOX_BIN command), else next to the test bundle (where `swift build --build-tests` puts every
+/// product), else `<package>/.build/debug/contenox`.
 ///
 /// `swift test` alone does not rebuild the executable: run `swift build --build-tests` first (`make test`
 /// does). (A modification-time check against Sources/ was tried and dropped: SwiftPM skips relinking
@@ -23,7 +24,7 @@ private let locatedExecutable: Result<URL, ExecutableUnavailable> = locateExecut
 private func locateExecutable(file: String = #filePath) -> Result<URL, ExecutableUnavailable> {
     let root = URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    if let explicit = ProcessInfo.processInfo.environment["CONTENOX_BIN"], !explicit.isEmpty {
+    if let explicit = ProcessInfo.processInfo.environment["CONTENOX_EXECUTABLE"], !explicit.isEmpty {
         return .success(URL(fileURLWithPath: explicit))
     }
     let runner = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
@@ -36,7 +37,7 @@ private func locateExecutable(file: String = #filePath) -> Result<URL, Executabl
         return .failure(
             ExecutableUnavailable(
                 description: "contenox executable not found (tried \(candidates.map(\.path))); run "
-                    + "`swift build --build-tests` (or `make test`) first, or set CONTENOX_BIN"))
+                    + "`swift build --build-tests` (or `make test`) first, or set CONTENOX_EXECUTABLE"))
     }
     return .success(found)
 }
