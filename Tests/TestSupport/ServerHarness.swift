@@ -312,6 +312,12 @@ public final class ServerHarness: Sendable {
     /// Closes the server's stdin (end of input).
     public func closeInput() { try? input.close() }
 
+    /// Kills the server with SIGKILL, as a crash or an OOM killer would, and waits for it.
+    public func kill9() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     /// Waits for the server to exit and returns its status.
     public func waitForExit(timeout: Double = 20) async throws -> Int32 {
         let deadline = Date().addingTimeInterval(timeout)

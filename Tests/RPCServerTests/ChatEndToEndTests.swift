@@ -1,0 +1,313 @@
+import Foundation
+import JSON
+import RPCServer
+import TestSupport
+import Testing
+
+/// `chat/stream` and `chat/send` through `contenox serve` against the local Bedrock stand-in: what an
+/// editor sees, and what the stand-in and the store see behind it.
+@Suite struct ChatEndToEndTests {
+    /// A temporary home with a backend pointing at the stand-in, and the stand-in's keys.
+    struct Fixture {
+        let home: TemporaryHome
+        let standIn: StandIn
+        let environment: [String: String]
+
+        init(standIn: StandIn? = nil, defaultModel: String? = "amazon.nova-lite-v1:0", keys: Bool = true) throws {
+            home = try TemporaryHome()
+            self.standIn = try standIn ?? StandIn.shared()
+            var environment = [
+                "HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_SESSION_TOKEN": "",
+                "AWS_BEARER_TOKEN_BEDROCK": "", "AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "",
+            ]
+            if keys {
+                environment["AWS_ACCESS_KEY_ID"] = StandIn.Identity.accessKeyID
+                environment["AWS_SECRET_ACCESS_KEY"] = StandIn.Identity.secretAccessKey
+            }
+            self.environment = environment
+            try cli(["backend", "add", "standin", "--type", "bedrock", "--url", self.standIn.baseURL, "--region", "us-east-1"])
+            try cli(["config", "set", "default-provider", "standin"])
+            if let defaultModel { try cli(["config", "set", "default-model", defaultModel]) }
+        }
+
+        func cli(_ arguments: [String]) throws {
+            let result = try runContenox(arguments, home: home.store, environment: environment)
+            #expect(result.status == 0, "contenox \(arguments): \(result.stderr)")
+        }
+
+        func server() async throws -> ServerHarness {
+            let server = try ServerHarness(home: home.store, environment: environment)
+            try await server.initialize()
+            return server
+        }
+    }
+
+    static func text(of result: JSONValue?) -> String {
+        (result?["message"]?["content"]?.arrayValue ?? []).compactMap { $0["text"]?.stringValue }.joined()
+    }
+
+    static func deltaText(_ messages: [JSONValue], requestID: JSONValue) -> String {
+        messages.filter { $0["method"] == "chat/delta" && $0["params"]?["requestId"] == requestID }
+            .compactMap { $0["params"]?["delta"]?["text"]?.stringValue }.joined()
+    }
+
+    @Test func deltasArriveBeforeTheResultAndReassembleToIt() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        // Spaced deltas: a burst would be coalesced into fewer notifications (see NotificationOutbox).
+        server.writer.request(1, "chat/stream", ["prompt": "hello there streaming world @@delay-ms=10"])
+        var deltas: [JSONValue] = []
+        var result: JSONValue?
+        while result == nil {
+            let message = try await server.collector.nextMessage()
+            if message["method"] == "chat/delta" {
+                deltas.append(message)
+            } else if message["id"] == 1 {
+                result = message["result"]
+                #expect(message["error"] == nil, "\(message.jsonString)")
+            }
+        }
+        let sessionID = try #require(result?["sessionId"]?.stringValue)
+        #expect(deltas.count >= 4)
+        #expect(deltas.allSatisfy { $0["params"]?["requestId"] == 1 && $0["params"]?["sessionId"] == .string(sessionID) })
+        let streamed = deltas.compactMap { $0["params"]?["delta"]?["text"]?.stringValue }.joined()
+        #expect(streamed == "Echo: hello there streaming world")
+        #expect(Self.text(of: result) == streamed)
+        #expect(result?["stopReason"] == "end_turn")
+        #expect(result?["model"] == "amazon.nova-lite-v1:0")
+        #expect(result?["backend"] == "standin")
+        #expect(result?["usage"]?["outputTokens"]?.intValue ?? 0 > 0)
+        #expect(result?["metrics"]?["latencyMs"] != nil)
+    }
+
+    @Test func aTwoTurnSessionSendsTheWholeHistory() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        let marker = UUID().uuidString.prefix(8)
+        server.writer.request(1, "chat/stream", ["prompt": .string("first \(marker)")])
+        let first = try await server.collector.response(id: 1)
+        let sessionID = try #require(first["result"]?["sessionId"])
+        server.writer.request(2, "chat/stream", ["prompt": .string("second \(marker)"), "sessionId": sessionID])
+        let second = try await server.collector.response(id: 2)
+        #expect(Self.text(of: second["result"]) == "Echo: second \(marker)")
+        #expect(second["result"]?["sessionId"] == sessionID)
+
+        let bodies = try fixture.standIn.requests().arrayValue?.compactMap { $0["body"]?.stringValue } ?? []
+        let body = try #require(bodies.last { $0.contains("second \(marker)") })
+        let messages = try JSONValue.parse(body)["messages"]?.arrayValue ?? []
+        #expect(messages.count == 3)
+        #expect(messages.map { $0["role"]?.stringValue ?? "" } == ["user", "assistant", "user"])
+
+        server.writer.request(3, "session/get", ["sessionId": sessionID])
+        let session = try await server.collector.response(id: 3)
+        #expect(session["result"]?["session"]?["messages"]?.arrayValue?.count == 4)
+        #expect(session["result"]?["session"]?["usage"]?["totalTokens"]?.intValue ?? 0 > 0)
+        server.writer.request(4, "session/list")
+        let list = try await server.collector.response(id: 4)
+        #expect(list["result"]?["sessions"]?.arrayValue?.first?["title"] == .string("first \(marker)"))
+    }
+
+    @Test func toolUseRoundTrip() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        let toolConfig: JSONValue = [
+            "tools": [["toolSpec": ["name": "lookup", "description": "look things up", "inputSchema": ["json": ["type": "object"]]]]]
+        ]
+        server.writer.request(1, "chat/stream", ["prompt": "find cats @@tool=lookup", "toolConfig": toolConfig])
+        let first = try await server.collector.response(id: 1)
+        let result = try #require(first["result"])
+        #expect(result["stopReason"] == "tool_use")
+        let toolUse = try #require(result["message"]?["content"]?.arrayValue?.compactMap { $0["toolUse"] }.first)
+        #expect(toolUse["name"] == "lookup")
+        #expect(toolUse["input"] == ["query": "find cats"])
+        let starts = server.collector.messages.filter { $0["method"] == "chat/blockStart" && $0["params"]?["requestId"] == 1 }
+        #expect(starts.first?["params"]?["start"]?["toolUse"]?["name"] == "lookup")
+
+        // The answer goes back as a toolResult; the session remembers the tool configuration.
+        server.writer.request(2, "chat/stream", [
+            "sessionId": result["sessionId"]!,
+            "content": [["toolResult": ["toolUseId": toolUse["toolUseId"]!, "content": [["text": "42"]]]]],
+        ])
+        let second = try await server.collector.response(id: 2)
+        #expect(Self.text(of: second["result"]) == "Tool said: 42", "\(second.jsonString)")
+    }
+
+    @Test func reasoningIsStreamedAndKeptWithItsSignature() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": "think @@reasoning"])
+        let response = try await server.collector.response(id: 1)
+        let content = response["result"]?["message"]?["content"]?.arrayValue ?? []
+        let reasonings = content.compactMap { $0["reasoningContent"]?["reasoningText"] }
+        let reasoning = try #require(reasonings.first)
+        #expect(reasoning["text"] == "Let me think about it.")
+        #expect(reasoning["signature"] == "standin-signature")
+        #expect(Self.text(of: response["result"]) == "Echo: think")
+        let reasoningDeltas = server.collector.messages.filter {
+            $0["params"]?["requestId"] == 1 && $0["params"]?["delta"]?["reasoningContent"] != nil
+        }
+        #expect(!reasoningDeltas.isEmpty)
+        // The next turn sends the signed reasoning back, which the stand-in accepts.
+        server.writer.request(2, "chat/stream", ["prompt": "and then", "sessionId": response["result"]!["sessionId"]!])
+        #expect(try await server.collector.response(id: 2)["result"] != nil)
+    }
+
+    @Test(arguments: [
+        ("access-denied", "AccessDeniedException", "Model access", -32000),
+        ("on-demand", "ValidationException", "us.", -32000),
+        ("unrecognized-client", "UnrecognizedClientException", "region", -32000),
+        ("expired-token", "ExpiredTokenException", "", -32000),
+        ("throttle", "ThrottlingException", "", -32000),
+    ])
+    func bedrockErrorsReachTheClientWithTheirHint(directive: String, type: String, hint: String, code: Int64) async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": .string("x @@fail=\(directive)")])
+        let response = try await server.collector.response(id: 1, timeout: 60)
+        let error = try #require(response["error"])
+        #expect(error["code"]?.intValue == code)
+        #expect(error["data"]?["type"] == .string(type))
+        let givenHint = error["data"]?["hint"]?.stringValue ?? ""
+        #expect(!givenHint.isEmpty)
+        if !hint.isEmpty { #expect(givenHint.contains(hint), "\(givenHint)") }
+        #expect(error["data"]?["retryable"] != nil)
+    }
+
+    @Test func missingCredentialsModelAndBackendSayWhatToRun() async throws {
+        let noKeys = try Fixture(keys: false)
+        let server = try await noKeys.server()
+        server.writer.request(1, "chat/stream", ["prompt": "hi"])
+        let credentials = try await server.collector.response(id: 1)
+        #expect(credentials["error"]?["code"] == -32001)
+        #expect(credentials["error"]?["data"]?["type"] == "CredentialsNotFound")
+        #expect(credentials["error"]?["data"]?["hint"]?.stringValue?.contains("AWS_PROFILE") == true)
+
+        let noModel = try Fixture(defaultModel: nil)
+        let second = try await noModel.server()
+        second.writer.request(1, "chat/stream", ["prompt": "hi"])
+        let model = try await second.collector.response(id: 1)
+        #expect(model["error"]?["data"]?["type"] == "ModelNotSet")
+        #expect(model["error"]?["data"]?["hint"]?.stringValue?.contains("contenox config set default-model") == true)
+
+        let empty = try TemporaryHome()
+        let third = try ServerHarness(home: empty.store, environment: noKeys.environment)
+        try await third.initialize()
+        third.writer.request(1, "chat/send", ["prompt": "hi", "model": "amazon.nova-lite-v1:0"])
+        let backend = try await third.collector.response(id: 1)
+        #expect(backend["error"]?["data"]?["type"] == "BackendNotFound")
+        #expect(backend["error"]?["data"]?["hint"]?.stringValue?.contains("contenox backend add") == true)
+    }
+
+    @Test func chatSendUsesConverse() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/send", ["prompt": "plain call", "ephemeral": true])
+        let response = try await server.collector.response(id: 1)
+        #expect(Self.text(of: response["result"]) == "Echo: plain call")
+        #expect(response["result"]?["sessionId"] == .null)
+        #expect(server.collector.messages.filter { $0["method"] == "chat/delta" }.isEmpty)
+        let paths = try fixture.standIn.requests().arrayValue?.compactMap { $0["path"]?.stringValue } ?? []
+        #expect(paths.contains { $0.hasSuffix("/converse") })
+    }
+
+    @Test func cancellingAStreamAnswersAtOnceClosesTheConnectionAndKeepsThePartialAnswer() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let fixture = try Fixture(standIn: standIn)
+        let server = try await fixture.server()
+        let before = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
+        server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=500 @@delay-ms=20"])
+        let firstDelta = try await server.collector.next { $0["method"] == "chat/delta" && $0["params"]?["requestId"] == 1 }
+        let sessionID = try #require(firstDelta["params"]?["sessionId"])
+        try await Task.sleep(for: .milliseconds(1300))  // past the first periodic save
+        let cancelled = ContinuousClock.now
+        server.writer.notify("$/cancelRequest", ["id": 1])
+        let answer = try await server.collector.response(id: 1)
+        let elapsed = ContinuousClock.now - cancelled
+        #expect(answer["error"]?["code"] == -32800)
+        #expect(elapsed < .milliseconds(100), "cancel answered after \(elapsed)")
+
+        var disconnects = before
+        for _ in 0..<200 where disconnects == before {
+            try await Task.sleep(for: .milliseconds(10))
+            disconnects = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
+        }
+        #expect(disconnects == before + 1, "the stand-in saw the connection closed")
+
+        // The partial answer is kept, marked incomplete, and the session goes on under Bedrock's rules.
+        try await Task.sleep(for: .milliseconds(200))
+        server.writer.request(2, "session/get", ["sessionId": sessionID])
+        let session = try await server.collector.response(id: 2)
+        let messages = session["result"]?["session"]?["messages"]?.arrayValue ?? []
+        #expect(messages.count == 2)
+        #expect(messages.last?["status"] == "incomplete")
+        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.hasPrefix(" tok tok") == true)
+        server.writer.request(3, "chat/stream", ["prompt": "after the cancel", "sessionId": sessionID])
+        let next = try await server.collector.response(id: 3)
+        #expect(Self.text(of: next["result"]) == "Echo: after the cancel", "\(next.jsonString)")
+    }
+
+    @Test func thirtyTwoConcurrentStreamsDoNotCrossAndOtherRequestsAreAnswered() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        for index in 0..<32 {
+            server.writer.request(.int(Int64(100 + index)), "chat/stream", [
+                "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=80"), "ephemeral": true,
+            ])
+        }
+        for _ in 0..<2000 where !server.collector.messages.contains(where: { $0["method"] == "chat/delta" }) {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        server.writer.request(1, "config/get")
+        _ = try await server.collector.response(id: 1, timeout: 2)
+        let unfinished = (0..<32).filter { index in
+            !server.collector.messages.contains { $0["id"] == .int(Int64(100 + index)) }
+        }
+        #expect(!unfinished.isEmpty, "config/get was answered while streams ran")
+        for index in 0..<32 {
+            let id = JSONValue.int(Int64(100 + index))
+            let response = try await server.collector.response(id: id, timeout: 60)
+            let expected = "Echo: stream \(index) word\(index) more\(index)"
+            #expect(Self.text(of: response["result"]) == expected)
+            #expect(Self.deltaText(server.collector.messages, requestID: id) == expected)
+        }
+    }
+
+    @Test func aKilledServerLeavesAReadableSession() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=400 @@delay-ms=10"])
+        let delta = try await server.collector.next { $0["method"] == "chat/delta" }
+        let sessionID = try #require(delta["params"]?["sessionId"])
+        try await Task.sleep(for: .milliseconds(1500))
+        server.kill9()
+
+        let store = try Store(path: fixture.home.store + "/contenox.db")
+        #expect(try store.integrityCheck() == "ok")
+        let fresh = try await fixture.server()
+        fresh.writer.request(1, "session/get", ["sessionId": sessionID])
+        let session = try await fresh.collector.response(id: 1)
+        let messages = session["result"]?["session"]?["messages"]?.arrayValue ?? []
+        #expect(messages.first?["content"]?[0]?["text"] == "slow @@tokens=400 @@delay-ms=10")
+        #expect(messages.count == 2, "the partial answer saved before the kill")
+        #expect(messages.last?["status"] == "incomplete")
+        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.hasPrefix(" tok") == true)
+        fresh.writer.request(2, "chat/stream", ["prompt": "resumed", "sessionId": sessionID])
+        #expect(Self.text(of: try await fresh.collector.response(id: 2)["result"]) == "Echo: resumed")
+    }
+
+    @Test func closingStdinWhileStreamingExitsAndKeepsWhatArrived() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=400 @@delay-ms=10"])
+        let delta = try await server.collector.next { $0["method"] == "chat/delta" }
+        let sessionID = try #require(delta["params"]?["sessionId"]?.stringValue)
+        try await Task.sleep(for: .milliseconds(300))
+        server.closeInput()
+        #expect(try await server.waitForExit(timeout: 10) == 1)
+        let store = try Store(path: fixture.home.store + "/contenox.db")
+        let messages = try store.messages(sessionID: sessionID)
+        #expect(messages.count == 2)
+        #expect(messages.last?.status == "incomplete")
+    }
+}
