@@ -86,7 +86,8 @@ extension JSONValue {
             var array: [JSONValue] = []
             array.reserveCapacity(count)
             for index in 0..<count {
-                array.append(try JSONValue(borrowing: json_array_get(json, index), depth: depth + 1, maxDepth: maxDepth))
+                array.append(
+                    try JSONValue(borrowing: json_array_get(json, index), depth: depth + 1, maxDepth: maxDepth))
             }
             self = .array(array)
         case JSON_STRING:
@@ -122,7 +123,9 @@ extension JSONValue {
         let size = json_dumpb(root, nil, 0, flags)
         guard size > 0 else { return Array("null".utf8) }
         return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = json_dumpb(root, buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) }, size, flags)
+            count = json_dumpb(
+                root, buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) }, size,
+                flags)
         }
     }
 

@@ -158,7 +158,9 @@ public struct ContentLengthFramer: MessageFramer {
         let count = buffer.readableCount
         var start = 0
         while start + pattern.count <= count {
-            if buffer[start] | 0x20 == pattern[0], Self.equalsIgnoringCase(buffer.slice(start..<start + pattern.count), pattern) {
+            if buffer[start] | 0x20 == pattern[0],
+                Self.equalsIgnoringCase(buffer.slice(start..<start + pattern.count), pattern)
+            {
                 buffer.consume(start)
                 phase = .header
                 return true

@@ -80,7 +80,8 @@ public enum Incoming: Sendable, Equatable {
         case (nil, nil):
             return invalid(echoedID, "invalid request: missing 'method'")
         default:
-            return invalid(echoedID, "invalid request: a response needs an 'id' and exactly one of 'result' and 'error'")
+            return invalid(
+                echoedID, "invalid request: a response needs an 'id' and exactly one of 'result' and 'error'")
         }
     }
 

@@ -21,7 +21,9 @@ struct Chat: AsyncParsableCommand {
 
     func validate() throws {
         if let maxTokens, maxTokens < 1 { throw ValidationError("--max-tokens must be at least 1") }
-        if let temperature, !(0...1).contains(temperature) { throw ValidationError("--temperature must be between 0 and 1") }
+        if let temperature, !(0...1).contains(temperature) {
+            throw ValidationError("--temperature must be between 0 and 1")
+        }
     }
 
     func run() async throws {
@@ -100,9 +102,11 @@ struct SessionCommand: AsyncParsableCommand {
                 print(JSONValue.array(sessions.map(\.summaryJSON)).jsonString)
                 return
             }
-            printTable(["ID", "UPDATED", "MESSAGES", "MODEL", "TITLE"], sessions.map {
-                [$0.id, String($0.updatedAt.prefix(19)), String($0.messageCount), $0.model ?? "-", $0.title]
-            })
+            printTable(
+                ["ID", "UPDATED", "MESSAGES", "MODEL", "TITLE"],
+                sessions.map {
+                    [$0.id, String($0.updatedAt.prefix(19)), String($0.messageCount), $0.model ?? "-", $0.title]
+                })
         }
     }
 

@@ -116,22 +116,24 @@ import Testing
         bytes.replaceSubrange(8..<12, with: (0..<4).map { UInt8(truncatingIfNeeded: crc >> (24 - 8 * UInt32($0))) })
         let body = Array(bytes[..<(bytes.count - 4)])
         let messageCRC = CRC32.checksum(body)
-        bytes.replaceSubrange((bytes.count - 4)..., with: (0..<4).map { UInt8(truncatingIfNeeded: messageCRC >> (24 - 8 * UInt32($0))) })
+        bytes.replaceSubrange(
+            (bytes.count - 4)..., with: (0..<4).map { UInt8(truncatingIfNeeded: messageCRC >> (24 - 8 * UInt32($0))) })
         return bytes
     }
 
-    @Test(arguments: [
-        ("prelude checksum", corrupt { $0[9] ^= 1 }),
-        ("message checksum", corrupt { $0[$0.count - 1] ^= 1 }),
-        ("payload bit flip", corrupt { $0[$0.count - 10] ^= 0x40 }),
-        ("too short", withFixedPrelude([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
-        ("too long", withFixedPrelude([0x7F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
-        ("headers overrun", withFixedPrelude([0, 0, 0, 16, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0])),
-        ("unknown header type", withFixedPrelude([0, 0, 0, 19, 0, 0, 0, 3, 0, 0, 0, 0, 1, 0x61, 42, 0, 0, 0, 0])),
-        ("truncated header", withFixedPrelude([0, 0, 0, 20, 0, 0, 0, 4, 0, 0, 0, 0, 1, 0x61, 7, 0, 0, 0, 0, 0])),
-        ("bad UTF-8 name", withFixedPrelude([0, 0, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0xFF, 0, 0, 0, 0])),
-        ("empty header name", withFixedPrelude([0, 0, 0, 17, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
-    ] as [(String, [UInt8])])
+    @Test(
+        arguments: [
+            ("prelude checksum", corrupt { $0[9] ^= 1 }),
+            ("message checksum", corrupt { $0[$0.count - 1] ^= 1 }),
+            ("payload bit flip", corrupt { $0[$0.count - 10] ^= 0x40 }),
+            ("too short", withFixedPrelude([0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+            ("too long", withFixedPrelude([0x7F, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+            ("headers overrun", withFixedPrelude([0, 0, 0, 16, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0])),
+            ("unknown header type", withFixedPrelude([0, 0, 0, 19, 0, 0, 0, 3, 0, 0, 0, 0, 1, 0x61, 42, 0, 0, 0, 0])),
+            ("truncated header", withFixedPrelude([0, 0, 0, 20, 0, 0, 0, 4, 0, 0, 0, 0, 1, 0x61, 7, 0, 0, 0, 0, 0])),
+            ("bad UTF-8 name", withFixedPrelude([0, 0, 0, 18, 0, 0, 0, 2, 0, 0, 0, 0, 1, 0xFF, 0, 0, 0, 0])),
+            ("empty header name", withFixedPrelude([0, 0, 0, 17, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0])),
+        ] as [(String, [UInt8])])
     func corruptionIsAnErrorAndTheDecoderStaysFailed(name: String, bytes: [UInt8]) {
         var decoder = EventStreamDecoder()
         #expect(throws: EventStreamError.self, "\(name)") { try bytes.withUnsafeBytes { try decoder.feed($0) } }
@@ -174,15 +176,16 @@ import Testing
 
     /// botocore's decoder reads what EventStreamEncoder writes.
     @Test func botocoreDecodesOurEncoding() throws {
-        let messages = Self.sample + [
-            EventStreamMessage(
-                headers: [
-                    .init(name: "i32", value: .int32(-7)), .init(name: "ts", value: .timestamp(1_700_000_000_000)),
-                    .init(name: "b", value: .bytes([1, 2, 3])), .init(name: "u", value: .uuid(Array(0..<16))),
-                    .init(name: "i64", value: .int64(1 << 40)), .init(name: "i16", value: .int16(-2)),
-                    .init(name: "i8", value: .int8(3)), .init(name: "f", value: .bool(false)),
-                ], payload: Array("payload".utf8))
-        ]
+        let messages =
+            Self.sample + [
+                EventStreamMessage(
+                    headers: [
+                        .init(name: "i32", value: .int32(-7)), .init(name: "ts", value: .timestamp(1_700_000_000_000)),
+                        .init(name: "b", value: .bytes([1, 2, 3])), .init(name: "u", value: .uuid(Array(0..<16))),
+                        .init(name: "i64", value: .int64(1 << 40)), .init(name: "i16", value: .int16(-2)),
+                        .init(name: "i8", value: .int8(3)), .init(name: "f", value: .bool(false)),
+                    ], payload: Array("payload".utf8))
+            ]
         let script = fixturesDirectory().appendingPathComponent("eventstream/botocore_decode.py").path
         let output = try JSONValue.parse(try runPython(script, input: messages.flatMap(EventStreamEncoder.encode)))
         let decoded = try #require(output.arrayValue)

@@ -24,7 +24,8 @@ import Testing
 
     @Test func knownAnswerFromTheNotes() {
         let authorization = Self.signKnownRequest(token: nil)
-        #expect(authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request"))
+        #expect(
+            authorization.hasPrefix("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/bedrock/aws4_request"))
         #expect(authorization.contains("SignedHeaders=content-type;host;x-amz-date,"))
         #expect(authorization.hasSuffix("Signature=3531478cac4a0c35a0e95ba57d3e77dcce31941e18201720c134079ab474eee0"))
     }
@@ -36,10 +37,14 @@ import Testing
     }
 
     @Test(arguments: [
-        ("/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
-         "/model/us.anthropic.claude-3-5-sonnet-20240620-v1%253A0/converse"),
-        ("/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x/converse-stream",
-         "/model/arn%253Aaws%253Abedrock%253Aus-east-1%253A123456789012%253Ainference-profile%252Fus.x/converse-stream"),
+        (
+            "/model/us.anthropic.claude-3-5-sonnet-20240620-v1%3A0/converse",
+            "/model/us.anthropic.claude-3-5-sonnet-20240620-v1%253A0/converse"
+        ),
+        (
+            "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.x/converse-stream",
+            "/model/arn%253Aaws%253Abedrock%253Aus-east-1%253A123456789012%253Ainference-profile%252Fus.x/converse-stream"
+        ),
         ("/foundation-models", "/foundation-models"), ("", "/"),
     ])
     func canonicalURIEncodesEachSegmentAgain(path: String, expected: String) {
@@ -47,16 +52,19 @@ import Testing
     }
 
     @Test func pathSegmentEncoding() {
-        #expect(SigV4.percentEncodePathSegment("us.anthropic.claude-3-5-sonnet-20240620-v1:0")
-            == "us.anthropic.claude-3-5-sonnet-20240620-v1%3A0")
-        #expect(SigV4.percentEncodePathSegment("arn:aws:bedrock:us-east-1:1:inference-profile/us.x")
-            == "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x")
+        #expect(
+            SigV4.percentEncodePathSegment("us.anthropic.claude-3-5-sonnet-20240620-v1:0")
+                == "us.anthropic.claude-3-5-sonnet-20240620-v1%3A0")
+        #expect(
+            SigV4.percentEncodePathSegment("arn:aws:bedrock:us-east-1:1:inference-profile/us.x")
+                == "arn%3Aaws%3Abedrock%3Aus-east-1%3A1%3Ainference-profile%2Fus.x")
         #expect(SigV4.percentEncodePathSegment("a b~é") == "a%20b~%C3%A9")
     }
 
     @Test func canonicalQueryIsSortedAndEncoded() {
-        #expect(SigV4.canonicalQuery("byProvider=Anthropic&byInferenceType=ON_DEMAND&a=")
-            == "a=&byInferenceType=ON_DEMAND&byProvider=Anthropic")
+        #expect(
+            SigV4.canonicalQuery("byProvider=Anthropic&byInferenceType=ON_DEMAND&a=")
+                == "a=&byInferenceType=ON_DEMAND&byProvider=Anthropic")
         #expect(SigV4.canonicalQuery("nextToken=a%2Fb%3D%3D") == "nextToken=a%2Fb%3D%3D")
     }
 
@@ -73,14 +81,19 @@ import Testing
 
     @Test func hashesMatchKnownValues() {
         #expect(SigV4.sha256Hex([UInt8]()) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SigV4.hex(SigV4.hmacSHA256(key: Array("key".utf8), data: Array("The quick brown fox jumps over the lazy dog".utf8)))
-            == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
+        #expect(
+            SigV4.hex(
+                SigV4.hmacSHA256(
+                    key: Array("key".utf8), data: Array("The quick brown fox jumps over the lazy dog".utf8)))
+                == "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8")
     }
 
     @Test func credentialsNeverPrintSecrets() {
         let credentials = AWSCredentials(accessKeyID: "AKID", secretAccessKey: "SECRET-xyz", sessionToken: "TOKEN-abc")
-        for text in [credentials.description, credentials.debugDescription, String(reflecting: credentials),
-                     "\(credentials)", String(describing: Mirror(reflecting: credentials).children.map { $0.value })] {
+        for text in [
+            credentials.description, credentials.debugDescription, String(reflecting: credentials),
+            "\(credentials)", String(describing: Mirror(reflecting: credentials).children.map { $0.value }),
+        ] {
             #expect(!text.contains("SECRET-xyz"))
             #expect(!text.contains("TOKEN-abc"))
         }
@@ -90,9 +103,11 @@ import Testing
     /// non-ASCII, query strings and session tokens are covered by a seeded generator.
     @Test func agreesWithBotocoreOnGeneratedRequests() throws {
         var rng = SeededGenerator(seed: 0xC0FFEE)
-        let pieces = ["anthropic.claude-3-5-sonnet-20241022-v2:0", "us.meta.llama3-3-70b-instruct-v1:0",
-                      "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
-                      "model with space", "modèle-é", "a+b=c", "~tilde_", "x%y"]
+        let pieces = [
+            "anthropic.claude-3-5-sonnet-20241022-v2:0", "us.meta.llama3-3-70b-instruct-v1:0",
+            "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-pro-v1:0",
+            "model with space", "modèle-é", "a+b=c", "~tilde_", "x%y",
+        ]
         var specs: [JSONValue] = []
         var ours: [String] = []
         for index in 0..<60 {

@@ -32,7 +32,7 @@ import Testing
         case .apiKeyEnvPascal:
             let blob =
                 #"{"AccessKeyID":"\#(I.sessionAccessKeyID)","SecretAccessKey":"\#(I.sessionSecretAccessKey)","#
-                    + #""SessionToken":"\#(I.sessionToken)"}"#
+                + #""SessionToken":"\#(I.sessionToken)"}"#
             return (with(["CONTENOX_TEST_KEYS": blob]), "CONTENOX_TEST_KEYS", "api-key-env:CONTENOX_TEST_KEYS")
         case .apiKeyEnvSnake:
             let blob = #"{"access_key_id":"\#(I.accessKeyID)","secret_access_key":"\#(I.secretAccessKey)"}"#

@@ -24,9 +24,13 @@ import Testing
     }
 
     @Test func contentTypeAndUnknownHeadersAndBareNewlines() {
-        let input = "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: 2\r\nX-Other: 1\r\n\r\n{}"
+        let input =
+            "Content-Type: application/vscode-jsonrpc; charset=utf-8\r\nContent-Length: 2\r\nX-Other: 1\r\n\r\n{}"
             + "Content-Length: 2\n\n[]"
-        #expect(frameEvents(ContentLengthFramer.self, [Array(input.utf8)]) == [.frame(Array("{}".utf8)), .frame(Array("[]".utf8))])
+        #expect(
+            frameEvents(ContentLengthFramer.self, [Array(input.utf8)]) == [
+                .frame(Array("{}".utf8)), .frame(Array("[]".utf8)),
+            ])
     }
 
     @Test(arguments: [
@@ -75,7 +79,9 @@ import Testing
 @Suite struct NDJSONFramerTests {
     @Test func everySplitYieldsTheSameFrames() {
         let input = Array("{\"id\":1}\n\n  \r\n[1,2]\r\n\"é\"\n".utf8)
-        let expected: [FrameEvent] = [.frame(Array("{\"id\":1}".utf8)), .frame(Array("[1,2]".utf8)), .frame(Array("\"é\"".utf8))]
+        let expected: [FrameEvent] = [
+            .frame(Array("{\"id\":1}".utf8)), .frame(Array("[1,2]".utf8)), .frame(Array("\"é\"".utf8)),
+        ]
         for chunks in everySplit(of: input) {
             #expect(frameEvents(NDJSONFramer.self, chunks) == expected)
         }

@@ -63,7 +63,8 @@ import Testing
 
     @Test func batchDecodesEachElement() {
         let incoming = Self.decode(
-            #"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"n"},{"foo":1},{"jsonrpc":"2.0","id":9,"result":null}]"#)
+            #"[{"jsonrpc":"2.0","id":1,"method":"a"},{"jsonrpc":"2.0","method":"n"},{"foo":1},{"jsonrpc":"2.0","id":9,"result":null}]"#
+        )
         guard case .batch(let items) = incoming, items.count == 4 else {
             Issue.record("expected a batch of 4")
             return
@@ -75,11 +76,15 @@ import Testing
     }
 
     @Test func messageEncodingIsExact() {
-        #expect(Message.response(id: 1, result: .success(.null)).json.jsonString == #"{"jsonrpc":"2.0","id":1,"result":null}"#)
-        #expect(Message.response(id: "a", result: .failure(.requestCancelled())).json.jsonString
-            == #"{"jsonrpc":"2.0","id":"a","error":{"code":-32800,"message":"request cancelled"}}"#)
-        #expect(Message.notification(method: "chat/delta", params: ["x": 1]).json.jsonString
-            == #"{"jsonrpc":"2.0","method":"chat/delta","params":{"x":1}}"#)
+        #expect(
+            Message.response(id: 1, result: .success(.null)).json.jsonString
+                == #"{"jsonrpc":"2.0","id":1,"result":null}"#)
+        #expect(
+            Message.response(id: "a", result: .failure(.requestCancelled())).json.jsonString
+                == #"{"jsonrpc":"2.0","id":"a","error":{"code":-32800,"message":"request cancelled"}}"#)
+        #expect(
+            Message.notification(method: "chat/delta", params: ["x": 1]).json.jsonString
+                == #"{"jsonrpc":"2.0","method":"chat/delta","params":{"x":1}}"#)
     }
 }
 

@@ -6,7 +6,10 @@ import Testing
     @Test(arguments: [
         ("0.7", "0.7"), ("[0.1,0.2,0.7]", "[0.1,0.2,0.7]"), ("100.0", "100.0"), ("1e300", "1e300"),
         ("-0.5", "-0.5"), ("12345.678", "12345.678"), ("3", "3"), ("-9223372036854775808", "-9223372036854775808"),
-        ("{\"temperature\":0.7,\"topP\":0.9,\"maxTokens\":512}", "{\"temperature\":0.7,\"topP\":0.9,\"maxTokens\":512}"),
+        (
+            "{\"temperature\":0.7,\"topP\":0.9,\"maxTokens\":512}",
+            "{\"temperature\":0.7,\"topP\":0.9,\"maxTokens\":512}"
+        ),
     ])
     func numbersRoundTrip(input: String, expected: String) throws {
         let value = try JSONValue.parse(input)
@@ -21,7 +24,9 @@ import Testing
     }
 
     @Test func everyDoubleRoundTrips() throws {
-        for value in [0.1 + 0.2, 1.0 / 3.0, Double.leastNonzeroMagnitude, 1.7976931348623157e308, 123456789012345680.0, 0.000001] {
+        for value in [
+            0.1 + 0.2, 1.0 / 3.0, Double.leastNonzeroMagnitude, 1.7976931348623157e308, 123456789012345680.0, 0.000001,
+        ] {
             let text = JSONValue.array([.double(value), .double(0.7)]).jsonString
             #expect(try JSONValue.parse(text) == .array([.double(value), .double(0.7)]), "\(text)")
         }

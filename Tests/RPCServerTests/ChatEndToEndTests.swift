@@ -25,7 +25,10 @@ import Testing
                 environment["AWS_SECRET_ACCESS_KEY"] = StandIn.Identity.secretAccessKey
             }
             self.environment = environment
-            try cli(["backend", "add", "standin", "--type", "bedrock", "--url", self.standIn.baseURL, "--region", "us-east-1"])
+            try cli([
+                "backend", "add", "standin", "--type", "bedrock", "--url", self.standIn.baseURL, "--region",
+                "us-east-1",
+            ])
             try cli(["config", "set", "default-provider", "standin"])
             if let defaultModel { try cli(["config", "set", "default-model", defaultModel]) }
         }
@@ -69,7 +72,8 @@ import Testing
         }
         let sessionID = try #require(result?["sessionId"]?.stringValue)
         #expect(deltas.count >= 4)
-        #expect(deltas.allSatisfy { $0["params"]?["requestId"] == 1 && $0["params"]?["sessionId"] == .string(sessionID) })
+        #expect(
+            deltas.allSatisfy { $0["params"]?["requestId"] == 1 && $0["params"]?["sessionId"] == .string(sessionID) })
         let streamed = deltas.compactMap { $0["params"]?["delta"]?["text"]?.stringValue }.joined()
         #expect(streamed == "Echo: hello there streaming world")
         #expect(Self.text(of: result) == streamed)
@@ -111,7 +115,13 @@ import Testing
         let fixture = try Fixture()
         let server = try await fixture.server()
         let toolConfig: JSONValue = [
-            "tools": [["toolSpec": ["name": "lookup", "description": "look things up", "inputSchema": ["json": ["type": "object"]]]]]
+            "tools": [
+                [
+                    "toolSpec": [
+                        "name": "lookup", "description": "look things up", "inputSchema": ["json": ["type": "object"]],
+                    ]
+                ]
+            ]
         ]
         server.writer.request(1, "chat/stream", ["prompt": "find cats @@tool=lookup", "toolConfig": toolConfig])
         let first = try await server.collector.response(id: 1)
@@ -120,14 +130,18 @@ import Testing
         let toolUse = try #require(result["message"]?["content"]?.arrayValue?.compactMap { $0["toolUse"] }.first)
         #expect(toolUse["name"] == "lookup")
         #expect(toolUse["input"] == ["query": "find cats"])
-        let starts = server.collector.messages.filter { $0["method"] == "chat/blockStart" && $0["params"]?["requestId"] == 1 }
+        let starts = server.collector.messages.filter {
+            $0["method"] == "chat/blockStart" && $0["params"]?["requestId"] == 1
+        }
         #expect(starts.first?["params"]?["start"]?["toolUse"]?["name"] == "lookup")
 
         // The answer goes back as a toolResult; the session remembers the tool configuration.
-        server.writer.request(2, "chat/stream", [
-            "sessionId": result["sessionId"]!,
-            "content": [["toolResult": ["toolUseId": toolUse["toolUseId"]!, "content": [["text": "42"]]]]],
-        ])
+        server.writer.request(
+            2, "chat/stream",
+            [
+                "sessionId": result["sessionId"]!,
+                "content": [["toolResult": ["toolUseId": toolUse["toolUseId"]!, "content": [["text": "42"]]]]],
+            ])
         let second = try await server.collector.response(id: 2)
         #expect(Self.text(of: second["result"]) == "Tool said: 42", "\(second.jsonString)")
     }
@@ -159,7 +173,9 @@ import Testing
         ("expired-token", "ExpiredTokenException", "", -32000),
         ("throttle", "ThrottlingException", "", -32000),
     ])
-    func bedrockErrorsReachTheClientWithTheirHint(directive: String, type: String, hint: String, code: Int64) async throws {
+    func bedrockErrorsReachTheClientWithTheirHint(directive: String, type: String, hint: String, code: Int64)
+        async throws
+    {
         let fixture = try Fixture()
         let server = try await fixture.server()
         server.writer.request(1, "chat/stream", ["prompt": .string("x @@fail=\(directive)")])
@@ -217,7 +233,9 @@ import Testing
         let server = try await fixture.server()
         let before = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
         server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=500 @@delay-ms=20"])
-        let firstDelta = try await server.collector.next { $0["method"] == "chat/delta" && $0["params"]?["requestId"] == 1 }
+        let firstDelta = try await server.collector.next {
+            $0["method"] == "chat/delta" && $0["params"]?["requestId"] == 1
+        }
         let sessionID = try #require(firstDelta["params"]?["sessionId"])
         try await Task.sleep(for: .milliseconds(1300))  // past the first periodic save
         let cancelled = ContinuousClock.now
@@ -251,9 +269,11 @@ import Testing
         let fixture = try Fixture()
         let server = try await fixture.server()
         for index in 0..<32 {
-            server.writer.request(.int(Int64(100 + index)), "chat/stream", [
-                "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=80"), "ephemeral": true,
-            ])
+            server.writer.request(
+                .int(Int64(100 + index)), "chat/stream",
+                [
+                    "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=80"), "ephemeral": true,
+                ])
         }
         for _ in 0..<2000 where !server.collector.messages.contains(where: { $0["method"] == "chat/delta" }) {
             try await Task.sleep(for: .milliseconds(5))

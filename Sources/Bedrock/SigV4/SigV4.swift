@@ -40,11 +40,12 @@ public enum SigV4 {
         var key = hmacSHA256(key: Array("AWS4\(credentials.secretAccessKey)".utf8), data: Array(day.utf8))
         for part in [region, service, "aws4_request"] { key = hmacSHA256(key: key, data: Array(part.utf8)) }
         let signature = hex(hmacSHA256(key: key, data: Array(stringToSign.utf8)))
-        headers.append((
-            "Authorization",
-            "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), "
-                + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
-        ))
+        headers.append(
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyID)/\(scope), "
+                    + "SignedHeaders=\(signedHeaders), Signature=\(signature)"
+            ))
     }
 
     /// The canonical request of `sign`, exposed for tests and for explaining signature mismatches.

@@ -40,9 +40,10 @@ final class NotificationOutbox: Sendable {
             {
                 state.items[state.items.count - 1].pieces.append(merge.piece)
             } else {
-                state.items.append(Item(
-                    method: method, params: params, merge: merge.map { ($0.index, $0.kind) },
-                    pieces: merge.map { [$0.piece] } ?? []))
+                state.items.append(
+                    Item(
+                        method: method, params: params, merge: merge.map { ($0.index, $0.kind) },
+                        pieces: merge.map { [$0.piece] } ?? []))
             }
             defer { state.waiter = nil }
             return state.waiter
@@ -88,7 +89,8 @@ final class NotificationOutbox: Sendable {
         }
     }
 
-    private static func mergeKey(method: String, params: JSONObject) -> (index: Int64, kind: DeltaKind, piece: String)? {
+    private static func mergeKey(method: String, params: JSONObject) -> (index: Int64, kind: DeltaKind, piece: String)?
+    {
         guard method == "chat/delta", let index = params["contentBlockIndex"]?.intValue,
             case .object(let delta)? = params["delta"], delta.count == 1
         else { return nil }

@@ -52,7 +52,8 @@ public struct ChatRequest: Sendable {
         case nil, .null?: system = nil
         case .string(let text)?: system = [["text": .string(text)]]
         case .array(let blocks)?: system = blocks
-        case let other?: throw .invalidParams("invalid params: 'system' must be a string or an array, got \(other.typeName)")
+        case let other?:
+            throw .invalidParams("invalid params: 'system' must be a string or an array, got \(other.typeName)")
         }
         inferenceConfig = try params.optionalObject("inferenceConfig").map(JSONValue.object)
         toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
@@ -106,7 +107,8 @@ extension Services {
             guard session != nil else {
                 throw ServiceError(
                     .notFound, type: "SessionNotFound", message: "no session '\(id)'",
-                    hint: "List sessions with session/list (contenox session list), or leave sessionId out to start one.")
+                    hint:
+                        "List sessions with session/list (contenox session list), or leave sessionId out to start one.")
             }
         }
         let backend = try resolveBackend(request.backend ?? session?.backend)
@@ -123,14 +125,16 @@ extension Services {
             if sessionID == nil {
                 let id = UUID().uuidString.lowercased()
                 try stored { () throws(StoreError) in
-                    try store.createSession(id: id, title: Self.title(for: request.content), model: model, backend: backend.name)
+                    try store.createSession(
+                        id: id, title: Self.title(for: request.content), model: model, backend: backend.name)
                 }
                 sessionID = id
             }
             let id = sessionID!
             _ = try stored { () throws(StoreError) in
-                try store.appendMessage(sessionID: id, role: "user", content: .array(userMessage.content.map(\.json)),
-                                        status: "complete")
+                try store.appendMessage(
+                    sessionID: id, role: "user", content: .array(userMessage.content.map(\.json)),
+                    status: "complete")
             }
         }
 
@@ -142,7 +146,15 @@ extension Services {
         }
         history.append(userMessage)
         let hasToolBlocks = history.contains { message in
-            message.content.contains { if case .toolUse = $0 { return true } else if case .toolResult = $0 { return true } else { return false } }
+            message.content.contains {
+                if case .toolUse = $0 {
+                    return true
+                } else if case .toolResult = $0 {
+                    return true
+                } else {
+                    return false
+                }
+            }
         }
         let toolConfig = request.toolConfig ?? (hasToolBlocks ? session?.toolConfig : nil)
         let converse = ConverseRequest(
@@ -153,7 +165,8 @@ extension Services {
 
         let response: (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?)
         if streaming {
-            response = try await stream(converse, client: client, sessionID: sessionID, persist: persist, notify: notify)
+            response = try await stream(
+                converse, client: client, sessionID: sessionID, persist: persist, notify: notify)
         } else {
             let answer: ConverseResponse
             do {
@@ -163,8 +176,9 @@ extension Services {
             }
             if let persist {
                 _ = try stored { () throws(StoreError) in
-                    try store.appendMessage(sessionID: persist, role: "assistant",
-                                            content: .array(answer.message.content.map(\.json)), status: "complete")
+                    try store.appendMessage(
+                        sessionID: persist, role: "assistant",
+                        content: .array(answer.message.content.map(\.json)), status: "complete")
                 }
             }
             response = (answer.message, answer.stopReason, answer.usage, answer.metrics)
@@ -175,12 +189,18 @@ extension Services {
                 try store.addUsage(
                     sessionID: persist, input: usage["inputTokens"]?.intValue ?? 0,
                     output: usage["outputTokens"]?.intValue ?? 0, total: usage["totalTokens"]?.intValue ?? 0)
-                try store.updateSession(id: persist, model: model, backend: backend.name, toolConfig: request.toolConfig)
+                try store.updateSession(
+                    id: persist, model: model, backend: backend.name, toolConfig: request.toolConfig)
             }
         }
         let elapsed = ContinuousClock.now - started
-        let latency = response.metrics ?? ["latencyMs": .int(Int64(elapsed.components.seconds * 1000
-            + elapsed.components.attoseconds / 1_000_000_000_000_000))]
+        let latency =
+            response.metrics ?? [
+                "latencyMs": .int(
+                    Int64(
+                        elapsed.components.seconds * 1000
+                            + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            ]
         return ChatResult(
             sessionID: sessionID, model: model, backend: backend.name, stopReason: response.stopReason,
             message: response.message, usage: response.usage, metrics: latency)
@@ -198,12 +218,14 @@ extension Services {
         /// Writes what has arrived so far; `status` is incomplete until the answer is whole.
         func save(_ status: String) {
             guard let persist else { return }
-            let content = JSONValue.array(Self.storable(assembler.message, complete: status == "complete").content.map(\.json))
+            let content = JSONValue.array(
+                Self.storable(assembler.message, complete: status == "complete").content.map(\.json))
             do {
                 if let row = assistantRow {
                     try store.updateMessage(rowID: row, content: content, status: status)
                 } else if status == "complete" || content != .array([]) {
-                    assistantRow = try store.appendMessage(sessionID: persist, role: "assistant", content: content, status: status)
+                    assistantRow = try store.appendMessage(
+                        sessionID: persist, role: "assistant", content: content, status: status)
                 }
             } catch {
                 // The answer still reaches the client; the store's failure is reported in the log only.
@@ -224,13 +246,17 @@ extension Services {
                 assembler.apply(event)
                 switch event {
                 case .contentBlockStart(let index, let start):
-                    outbox.push(method: "chat/blockStart", params: [
-                        "sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start,
-                    ])
+                    outbox.push(
+                        method: "chat/blockStart",
+                        params: [
+                            "sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start,
+                        ])
                 case .contentBlockDelta(let index, let delta):
-                    outbox.push(method: "chat/delta", params: [
-                        "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta,
-                    ])
+                    outbox.push(
+                        method: "chat/delta",
+                        params: [
+                            "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta,
+                        ])
                 default:
                     break
                 }
@@ -254,18 +280,23 @@ extension Services {
         }
         guard let stopReason = assembler.stopReason else {
             save("incomplete")
-            throw ServiceError(BedrockError(
-                type: "StreamCorrupt", message: "the answer stream ended before its messageStop event",
-                retryable: true, hint: "Try again; if it keeps happening, check the network or proxy between you and Bedrock."))
+            throw ServiceError(
+                BedrockError(
+                    type: "StreamCorrupt", message: "the answer stream ended before its messageStop event",
+                    retryable: true,
+                    hint: "Try again; if it keeps happening, check the network or proxy between you and Bedrock."))
         }
         save("complete")
-        return (assembler.message, stopReason, assembler.usage ?? ["inputTokens": 0, "outputTokens": 0, "totalTokens": 0],
-                assembler.metrics)
+        return (
+            assembler.message, stopReason, assembler.usage ?? ["inputTokens": 0, "outputTokens": 0, "totalTokens": 0],
+            assembler.metrics
+        )
     }
 
     /// A session title: the first line of the first prompt, shortened.
     static func title(for content: [ContentBlock]) -> String {
-        let text = content.compactMap { if case .text(let s) = $0 { return s } else { return nil } }.first ?? "(attachment)"
+        let text =
+            content.compactMap { if case .text(let s) = $0 { return s } else { return nil } }.first ?? "(attachment)"
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
         let trimmed = line.trimmingCharacters(in: .whitespaces)
         return trimmed.count > 60 ? String(trimmed.prefix(59)) + "…" : (trimmed.isEmpty ? "(untitled)" : trimmed)
@@ -294,7 +325,8 @@ extension Services {
     static func replayable(_ stored: [StoredMessage]) -> [ConverseMessage] {
         var messages: [ConverseMessage] = []
         for entry in stored where entry.status != "error" {
-            guard let message = try? ConverseMessage(json: ["role": .string(entry.role), "content": entry.content]) else {
+            guard let message = try? ConverseMessage(json: ["role": .string(entry.role), "content": entry.content])
+            else {
                 continue
             }
             let usable = storable(message, complete: entry.status == "complete")

@@ -32,10 +32,13 @@ extension Services {
     public func sessionJSON(id: String) throws(ServiceError) -> JSONValue {
         let (session, messages) = try session(id: id)
         var object = session.summaryJSON.objectValue ?? [:]
-        object["messages"] = .array(messages.map { message in
-            ["role": .string(message.role), "content": message.content, "status": .string(message.status),
-             "createdAt": .string(message.createdAt)]
-        })
+        object["messages"] = .array(
+            messages.map { message in
+                [
+                    "role": .string(message.role), "content": message.content, "status": .string(message.status),
+                    "createdAt": .string(message.createdAt),
+                ]
+            })
         object["usage"] = session.usageJSON
         return .object(object)
     }
@@ -50,14 +53,16 @@ extension Services {
     public func resolveSession(_ reference: String) throws(ServiceError) -> String {
         guard reference == "last" else { return reference }
         guard let latest = try sessions().first else {
-            throw ServiceError(.notFound, type: "SessionNotFound", message: "there are no sessions yet",
-                               hint: "Start one with contenox chat PROMPT.")
+            throw ServiceError(
+                .notFound, type: "SessionNotFound", message: "there are no sessions yet",
+                hint: "Start one with contenox chat PROMPT.")
         }
         return latest.id
     }
 
     static func sessionNotFound(_ id: String) -> ServiceError {
-        ServiceError(.notFound, type: "SessionNotFound", message: "no session '\(id)'",
-                     hint: "List sessions with contenox session list (session/list).")
+        ServiceError(
+            .notFound, type: "SessionNotFound", message: "no session '\(id)'",
+            hint: "List sessions with contenox session list (session/list).")
     }
 }
