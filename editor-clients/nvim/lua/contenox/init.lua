@@ -198,7 +198,7 @@ end
 --- Opens a new chat buffer (a new session) and returns it.
 function M.new()
   local buf = vim.api.nvim_create_buf(true, true)
-  vim.api.nvim_buf_set_option(buf, 'filetype', 'markdown')
+  vim.bo[buf].filetype = 'markdown'
   vim.api.nvim_buf_set_name(buf, 'contenox://chat/' .. buf)
   vim.b[buf].contenox_chat = true
   vim.api.nvim_buf_set_lines(buf, 0, -1, false, { '# contenox chat' })
