@@ -1,12 +1,16 @@
 /// A JSON object that keeps its members in insertion order, as they were read or added.
 ///
-/// Lookups go through a dictionary from key to position; a key set again keeps
-/// its first position, as jansson does.
+/// Members live in one array. Most objects on the wire (a delta, a notification's params, an error)
+/// have a handful of keys, where a linear scan beats hashing; an index from key to position is
+/// built only once an object grows past `indexThreshold` keys. A key set again keeps its first
+/// position, as jansson does.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public typealias Element = (key: String, value: JSONValue)
 
-    private var keyOrder: [String] = []
-    private var storage: [String: JSONValue] = [:]
+    private static let indexThreshold = 16
+
+    private var members: [Element] = []
+    private var index: [String: Int]?
 
     public init() {}
 
@@ -18,37 +22,57 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         self.init(elements)
     }
 
-    public var count: Int { keyOrder.count }
-    public var isEmpty: Bool { keyOrder.isEmpty }
-    public var keys: [String] { keyOrder }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+
+    private func position(of key: String) -> Int? {
+        if let index { return index[key] }
+        return members.firstIndex { $0.key == key }
+    }
 
     public subscript(key: String) -> JSONValue? {
-        get { storage[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keyOrder.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keyOrder.removeAll { $0 == key }
+                if let position = position(of: key) {
+                    members[position].value = newValue
+                } else {
+                    members.append((key, newValue))
+                    if index != nil {
+                        index?[key] = members.count - 1
+                    } else if members.count > Self.indexThreshold {
+                        rebuildIndex()
+                    }
+                }
+            } else if let position = position(of: key) {
+                members.remove(at: position)
+                if index != nil { rebuildIndex() }
             }
         }
     }
 
-    public func makeIterator() -> some IteratorProtocol<Element> {
-        var index = keyOrder.startIndex
-        return AnyIterator { [keyOrder, storage] () -> Element? in
-            guard index < keyOrder.endIndex else { return nil }
-            let key = keyOrder[index]
-            index += 1
-            return (key, storage[key]!)
-        }
+    private mutating func rebuildIndex() {
+        var positions: [String: Int] = [:]
+        positions.reserveCapacity(members.count)
+        for (offset, member) in members.enumerated() { positions[member.key] = offset }
+        index = positions
+    }
+
+    public func makeIterator() -> IndexingIterator<[Element]> {
+        members.makeIterator()
     }
 
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.keyOrder == rhs.keyOrder && lhs.storage == rhs.storage
+        lhs.members.count == rhs.members.count
+            && zip(lhs.members, rhs.members).allSatisfy { $0.key == $1.key && $0.value == $1.value }
     }
 
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(keyOrder)
-        hasher.combine(storage)
+        hasher.combine(members.count)
+        for member in members {
+            hasher.combine(member.key)
+            hasher.combine(member.value)
+        }
     }
 }

@@ -84,3 +84,35 @@ import Testing
         #expect(object.keys == ["b", "c"])
     }
 }
+
+@Suite struct JSONObjectTests {
+    /// Small objects scan, large ones index; both must behave the same.
+    @Test(arguments: [3, 16, 17, 40])
+    func setGetRemoveKeepOrder(count: Int) {
+        var object = JSONObject()
+        for index in 0..<count { object["k\(index)"] = .int(Int64(index)) }
+        #expect(object.count == count)
+        #expect(object.keys == (0..<count).map { "k\($0)" })
+        object["k1"] = "changed"
+        #expect(object.keys[1] == "k1")
+        #expect(object["k1"] == "changed")
+        object["k0"] = nil
+        #expect(object["k0"] == nil)
+        #expect(object.keys.first == "k1")
+        #expect(object["k\(count - 1)"] == .int(Int64(count - 1)))
+        object["new"] = true
+        #expect(object.keys.last == "new")
+        #expect(object["new"] == true)
+        #expect(object.count == count)
+    }
+
+    @Test func equalityAndHashingFollowOrder() {
+        let a: JSONObject = ["x": 1, "y": 2]
+        let b: JSONObject = ["x": 1, "y": 2]
+        let c: JSONObject = ["y": 2, "x": 1]
+        #expect(a == b)
+        #expect(a.hashValue == b.hashValue)
+        #expect(a != c)
+        #expect(Set([JSONValue.object(a), .object(b)]).count == 1)
+    }
+}
