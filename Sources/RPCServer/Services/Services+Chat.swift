@@ -172,6 +172,7 @@ extension Services {
             do {
                 answer = try await client.converse(converse)
             } catch {
+                if error.type == "Cancelled" { throw CancellationError() }
                 throw ServiceError(error)
             }
             if let persist {
@@ -268,6 +269,9 @@ extension Services {
         } catch let error as BedrockError {
             outbox.finish()
             save("incomplete")
+            // A cancelled task can see the transfer's own "Cancelled" failure before it sees its own
+            // cancellation; either way the caller was cancelled, not failed.
+            if error.type == "Cancelled" { throw CancellationError() }
             throw ServiceError(error)
         } catch {
             outbox.finish()
