@@ -29,5 +29,6 @@ let package = Package(
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
         .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
+        .testTarget(name: "RobustnessTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
     ]
 )

@@ -272,7 +272,7 @@ import Testing
             server.writer.request(
                 .int(Int64(100 + index)), "chat/stream",
                 [
-                    "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=80"), "ephemeral": true,
+                    "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=200"), "ephemeral": true,
                 ])
         }
         for _ in 0..<2000 where !server.collector.messages.contains(where: { $0["method"] == "chat/delta" }) {

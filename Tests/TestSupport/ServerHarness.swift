@@ -297,6 +297,9 @@ public final class ServerHarness: Sendable {
         if process.isRunning { process.terminate() }
     }
 
+    /// The server's process id (for reading /proc).
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     /// What the server wrote to stderr so far (its log).
     public var stderr: String { stderrText.text }
 

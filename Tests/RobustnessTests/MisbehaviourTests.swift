@@ -1,0 +1,281 @@
+import Foundation
+import JSON
+import RPCServer
+import TestSupport
+import Testing
+
+/// `contenox serve` against clients and networks that misbehave: each case ends in a clear error within
+/// its time, the server keeps serving, memory stays bounded, and sessions keep what arrived.
+@Suite(.serialized) struct MisbehaviourTests {
+    static func environment(home: TemporaryHome, extra: [String: String] = [:]) -> [String: String] {
+        var environment = [
+            "HOME": home.path, "AWS_EC2_METADATA_DISABLED": "true", "AWS_PROFILE": "", "AWS_SESSION_TOKEN": "",
+            "AWS_BEARER_TOKEN_BEDROCK": "", "AWS_ACCESS_KEY_ID": StandIn.Identity.accessKeyID,
+            "AWS_SECRET_ACCESS_KEY": StandIn.Identity.secretAccessKey,
+        ]
+        for (key, value) in extra { environment[key] = value }
+        return environment
+    }
+
+    /// A home whose default backend is `url` (the shared stand-in when nil).
+    static func home(url: String? = nil, extra: [String: String] = [:]) throws -> (TemporaryHome, [String: String]) {
+        let home = try TemporaryHome()
+        let environment = Self.environment(home: home, extra: extra)
+        let target = try url ?? StandIn.shared().baseURL
+        for arguments in [
+            ["backend", "add", "b", "--type", "bedrock", "--url", target, "--region", "us-east-1"],
+            ["config", "set", "default-provider", "b"], ["config", "set", "default-model", "amazon.nova-lite-v1:0"],
+        ] {
+            let result = try runContenox(arguments, home: home.store, environment: environment)
+            #expect(result.status == 0, "\(result.stderr)")
+        }
+        return (home, environment)
+    }
+
+    static func residentMiB(_ pid: Int32) -> Double {
+        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+    }
+
+    @Test(arguments: [
+        ("http://127.0.0.1:1", "ConnectionFailed"), ("http://nonexistent-host.invalid:8080", "ConnectionFailed"),
+    ])
+    func unreachableEndpointsFailFastWithAHint(url: String, type: String) async throws {
+        let (home, environment) = try Self.home(url: url)
+        let server = try ServerHarness(home: home.store, environment: environment)
+        try await server.initialize()
+        let started = ContinuousClock.now
+        server.writer.request(1, "chat/stream", ["prompt": "hi"])
+        let response = try await server.collector.response(id: 1, timeout: 60)
+        #expect(response["error"]?["data"]?["type"] == .string(type), "\(response.jsonString)")
+        #expect(response["error"]?["data"]?["hint"]?.stringValue?.isEmpty == false)
+        #expect(ContinuousClock.now - started < .seconds(30))
+        server.writer.request(2, "config/get")
+        #expect(try await server.collector.response(id: 2)["result"] != nil)
+    }
+
+    @Test func aSelfSignedCertificateIsRefused() async throws {
+        let directory = try TemporaryHome()
+        let certificate = directory.path + "/cert.pem"
+        let key = directory.path + "/key.pem"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+            "-keyout", key, "-out", certificate,
+        ]
+        openssl.standardInput = FileHandle.nullDevice
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        openssl.waitUntilExit()
+        try #require(openssl.terminationStatus == 0, "openssl could not make a certificate")
+        let portFile = directory.path + "/port"
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = [
+            "python3", "-c",
+            """
+            import http.server, ssl, sys
+            httpd = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(sys.argv[1], sys.argv[2])
+            httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+            open(sys.argv[3], "w").write(str(httpd.server_address[1]))
+            httpd.serve_forever()
+            """, certificate, key, portFile,
+        ]
+        server.standardInput = FileHandle.nullDevice
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        var port = ""
+        for _ in 0..<200 where port.isEmpty {
+            try await Task.sleep(for: .milliseconds(20))
+            port = (try? String(contentsOfFile: portFile, encoding: .utf8)) ?? ""
+        }
+        try #require(!port.isEmpty)
+        let (home, environment) = try Self.home(url: "https://127.0.0.1:\(port)")
+        let contenox = try ServerHarness(home: home.store, environment: environment)
+        try await contenox.initialize()
+        contenox.writer.request(1, "chat/stream", ["prompt": "hi"])
+        let response = try await contenox.collector.response(id: 1, timeout: 60)
+        #expect(response["error"]?["data"]?["type"] == "ConnectionFailed", "\(response.jsonString)")
+        let message = (response["error"]?["message"]?.stringValue ?? "").lowercased()
+        #expect(message.contains("certificate") || message.contains("ssl") || message.contains("tls"), "\(message)")
+    }
+
+    @Test(arguments: ["@@garbage-after=3", "@@bad-crc-after=3", "@@cut-after=3", "@@stream-exception=3"])
+    func brokenStreamsEndInATypedErrorAndKeepWhatArrived(directive: String) async throws {
+        let (home, environment) = try Self.home()
+        let server = try ServerHarness(home: home.store, environment: environment)
+        try await server.initialize()
+        server.writer.request(1, "chat/stream", ["prompt": .string("x @@tokens=10 @@delay-ms=5 \(directive)")])
+        let response = try await server.collector.response(id: 1, timeout: 60)
+        let type = response["error"]?["data"]?["type"]?.stringValue ?? ""
+        #expect(
+            ["StreamCorrupt", "ConnectionFailed", "modelStreamErrorException"].contains(type), "\(response.jsonString)")
+        let sessionID = try #require(
+            server.collector.messages.first { $0["method"] == "chat/delta" }?["params"]?["sessionId"])
+        server.writer.request(2, "session/get", ["sessionId": sessionID])
+        let messages = try await server.collector.response(id: 2)["result"]?["session"]?["messages"]?.arrayValue ?? []
+        #expect(messages.count == 2)
+        #expect(messages.last?["status"] == "incomplete")
+        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.hasPrefix(" tok") == true)
+    }
+
+    @Test func aTwentyMiBEventArrivesWhole() async throws {
+        let (home, environment) = try Self.home()
+        let server = try ServerHarness(home: home.store, environment: environment)
+        try await server.initialize()
+        server.writer.request(1, "chat/stream", ["prompt": "x @@big-event=20971520", "ephemeral": true])
+        let response = try await server.collector.response(id: 1, timeout: 120)
+        let text = response["result"]?["message"]?["content"]?[0]?["text"]?.stringValue ?? ""
+        #expect(text.utf8.count == 20_971_520)
+    }
+
+    /// A client that stops reading: the server stops at its output bound instead of queueing the stream.
+    @Test func aClientThatStopsReadingDoesNotGrowTheServer() async throws {
+        let (home, environment) = try Self.home()
+        let process = Process()
+        process.executableURL = try contenoxExecutable()
+        process.arguments = ["serve"]
+        var env = ProcessInfo.processInfo.environment
+        env["CONTENOX_HOME"] = home.store
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
+        let stdin = Pipe()
+        let stdout = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { if process.isRunning { process.terminate() } }
+        let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
+        writer.request(0, "initialize")
+        writer.request(1, "chat/stream", ["prompt": "x @@tokens=400000", "ephemeral": true])
+        // Nobody reads stdout for three seconds while 400,000 deltas arrive.
+        var peak = 0.0
+        for _ in 0..<30 {
+            try await Task.sleep(for: .milliseconds(100))
+            peak = max(peak, Self.residentMiB(process.processIdentifier))
+        }
+        #expect(peak < 120, "server RSS reached \(peak) MiB while the client did not read")
+        // Then it reads everything and gets the whole answer.
+        let collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: .lsp)
+        let response = try await collector.response(id: 1, timeout: 120)
+        let text = response["result"]?["message"]?["content"]?[0]?["text"]?.stringValue ?? ""
+        #expect(text.utf8.count == 1_600_000)
+    }
+
+    @Test func thousandsOfPipelinedRequestsAndCancelsForEveryId() async throws {
+        let home = try TemporaryHome()
+        let server = try ServerHarness(home: home.store, environment: Self.environment(home: home))
+        try await server.initialize()
+        var batch: [UInt8] = []
+        for id in 1...3000 {
+            let body = JSONValue.object(["jsonrpc": "2.0", "id": .int(Int64(id)), "method": "config/get"]).serialized()
+            batch += Array("Content-Length: \(body.count)\r\n\r\n".utf8) + body
+            let cancel = JSONValue.object([
+                "jsonrpc": "2.0", "method": "$/cancelRequest", "params": ["id": .int(Int64(id + 100_000))],
+            ]).serialized()
+            batch += Array("Content-Length: \(cancel.count)\r\n\r\n".utf8) + cancel
+        }
+        server.writer.write(batch)
+        for id in stride(from: 1, through: 3000, by: 1) {
+            _ = try await server.collector.response(id: .int(Int64(id)), timeout: 60)
+        }
+        server.writer.request(1, "config/get")
+        #expect(try await server.collector.response(id: 1)["result"] != nil)
+    }
+
+    @Test func invalidUTF8DeepNestingAndAHugeClaimAreAnswered() async throws {
+        let home = try TemporaryHome()
+        let server = try ServerHarness(home: home.store, environment: Self.environment(home: home))
+        try await server.initialize()
+        server.writer.send(
+            body: Array(#"{"jsonrpc":"2.0","id":1,"method":""#.utf8) + [0xFF, 0xFE] + Array(#""}"#.utf8))
+        #expect(try await server.collector.next { $0["error"]?["code"] == -32700 }["id"] == .null)
+        server.writer.send(
+            body: Array((String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)).utf8))
+        _ = try await server.collector.next { $0["error"]?["code"] == -32700 }
+        server.writer.write(Array("Content-Length: 1073741824\r\n\r\n".utf8))
+        _ = try await server.collector.next { $0["error"]?["message"]?.stringValue?.contains("larger") == true }
+        // The claimed body is skipped as it streams, never buffered: 64 MiB of it leave memory flat.
+        let before = Self.residentMiB(server.processIdentifier)
+        for _ in 0..<16 { server.writer.write([UInt8](repeating: 0x20, count: 4 << 20)) }
+        try await Task.sleep(for: .milliseconds(300))
+        let after = Self.residentMiB(server.processIdentifier)
+        #expect(after - before < 16, "RSS went from \(before) to \(after) MiB")
+    }
+
+    @Test func secretsNeverReachTheDatabaseLogsOrErrors() async throws {
+        let markerSecret = "MARKERsecretVALUE\(UInt32.random(in: 1000...9999))"
+        let markerToken = "MARKERtokenVALUE\(UInt32.random(in: 1000...9999))"
+        let blob =
+            #"{"AccessKeyID":"AKIAMARKERKEY","SecretAccessKey":"\#(markerSecret)","SessionToken":"\#(markerToken)"}"#
+        let (home, environment) = try Self.home(extra: [
+            "AWS_BEDROCK_CREDS": blob, "AWS_SECRET_ACCESS_KEY": markerSecret + "env", "CONTENOX_LOG": "debug",
+        ])
+        let added = try runContenox(
+            [
+                "backend", "add", "keyed", "--type", "bedrock", "--url", try StandIn.shared().baseURL, "--region",
+                "us-east-1", "--api-key-env", "AWS_BEDROCK_CREDS",
+            ],
+            home: home.store, environment: environment)
+        #expect(added.status == 0)
+        let server = try ServerHarness(
+            home: home.store, arguments: ["--log-level", "debug"], environment: environment)
+        try await server.initialize()
+        server.writer.request(1, "chat/stream", ["prompt": "hi", "backend": "keyed"])
+        let keyed = try await server.collector.response(id: 1, timeout: 60)
+        server.writer.request(2, "chat/stream", ["prompt": "hi"])
+        let byEnvironment = try await server.collector.response(id: 2, timeout: 60)
+        server.writer.request(3, "backend/check", ["name": "keyed"])
+        let check = try await server.collector.response(id: 3, timeout: 60)
+        server.closeInput()
+        _ = try await server.waitForExit()
+        var haystacks = [keyed.jsonString, byEnvironment.jsonString, check.jsonString, server.stderr]
+        for name in ["contenox.db", "contenox.db-wal", "contenox.db-shm"] {
+            if let data = FileManager.default.contents(atPath: home.store + "/" + name) {
+                haystacks.append(String(decoding: data, as: UTF8.self))
+            }
+        }
+        for text in haystacks {
+            #expect(!text.contains(markerSecret))
+            #expect(!text.contains(markerToken))
+        }
+        #expect(haystacks.joined().contains("AWS_BEDROCK_CREDS"), "the variable's name is what is kept")
+        let attributes = try FileManager.default.attributesOfItem(atPath: home.store + "/contenox.db")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let directory = try FileManager.default.attributesOfItem(atPath: home.store)
+        #expect((directory[.posixPermissions] as? Int) == 0o700)
+    }
+
+    /// SIGKILL at seeded random moments during chats and configuration writes; the database stays sound.
+    @Test func killedAtRandomMomentsTheStoreStaysSound() async throws {
+        let (home, environment) = try Self.home()
+        var rng = RandomInputTests.Generator(state: 7)
+        for round in 0..<8 {
+            let server = try ServerHarness(home: home.store, environment: environment)
+            try await server.initialize()
+            server.writer.request(1, "chat/stream", ["prompt": .string("round \(round) @@tokens=300 @@delay-ms=2")])
+            for index in 0..<20 {
+                server.writer.request(
+                    .int(Int64(10 + index)), "config/set",
+                    [
+                        "key": "default-model", "value": .string("amazon.nova-lite-v1:\(index)"),
+                    ])
+            }
+            try await Task.sleep(for: .milliseconds(50 + rng.below(600)))
+            server.kill9()
+            let store = try Store(path: home.store + "/contenox.db")
+            #expect(try store.integrityCheck() == "ok")
+            let listed = try runContenox(["session", "list", "--json"], home: home.store, environment: environment)
+            #expect(listed.status == 0)
+            #expect((try? JSONValue.parse(listed.stdout))?.arrayValue != nil)
+        }
+    }
+}
