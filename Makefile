@@ -4,7 +4,7 @@ SWIFT ?= swift
 # statically: start-up drops from ~13 ms to ~8 ms, most of which was the dynamic loader.
 WERROR := -Xswiftc -warnings-as-errors
 
-.PHONY: all deps build release test sanitize lint format demo bench clean
+.PHONY: all deps build release test sanitize fuzz lint format demo bench clean
 
 all: build
 
@@ -18,10 +18,10 @@ release: deps
 	$(SWIFT) build -c release --static-swift-stdlib
 
 lint:
-	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Fuzz
 
 format:
-	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests
+	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests Fuzz
 
 # Everything CI runs: build with warnings as errors, lint, the Swift tests, the stand-in's own tests
 # (botocore as the oracle), and the editor glue in the real editors against the real server.
@@ -52,3 +52,8 @@ ASAN_FILTER := JSONTests\.|JSONRPCTests\.|SigV4Tests|EventStreamTests|ConverseTy
 sanitize:
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --scratch-path .build-asan --filter '$(ASAN_FILTER)'
+
+# libFuzzer over the byte parsers for FUZZ_SECONDS (scripts/fuzz.sh); crashes land in Fuzz/Crashes.
+FUZZ_SECONDS ?= 20
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)

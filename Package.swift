@@ -24,6 +24,13 @@ let package = Package(
             dependencies: ["RPCServer", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
 
+        // libFuzzer target for the byte parsers (scripts/fuzz.sh builds it with -DFUZZING and
+        // -sanitize=fuzzer); in a normal build it replays corpus files through the same entry point.
+        .executableTarget(
+            name: "FuzzParsers", dependencies: ["JSON", "JSONRPC", "Bedrock"], path: "Fuzz/FuzzParsers",
+            swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+        ),
+
         .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),

@@ -180,3 +180,30 @@ import Testing
         #expect(parsed.sections["profile dev"]?["aws_access_key_id"] == "AKID")
     }
 }
+
+/// The libFuzzer corpus and every crash it found, replayed through the fuzz entry point in the normal
+/// build (Fuzz/FuzzParsers without -DFUZZING is a replayer).
+@Suite struct FuzzCorpusReplayTests {
+    @Test func corpusAndCrashesReplayCleanly() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let replayer = root.appendingPathComponent(".build/debug/FuzzParsers").path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: replayer)
+        let crashes = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("Fuzz/Crashes").path
+        )
+        .filter { $0.hasPrefix("crash-") }.map { root.appendingPathComponent("Fuzz/Crashes/" + $0).path }
+        let corpus = try FileManager.default.contentsOfDirectory(
+            atPath: root.appendingPathComponent("Fuzz/Corpus").path)
+        process.arguments = [root.appendingPathComponent("Fuzz/Corpus").path] + crashes
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        process.waitUntilExit()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(process.terminationStatus == 0)
+        #expect(corpus.count >= 5)
+        #expect(text.contains("replayed \(corpus.count + crashes.count) inputs"), "\(text)")
+    }
+}

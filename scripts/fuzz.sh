@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer target (Fuzz/FuzzParsers: both framers, JSON, JSON-RPC decoding, the event-stream
+# decoder) with AddressSanitizer and runs it for SECONDS (default 20) from Fuzz/Corpus.
+# Usage: scripts/fuzz.sh [SECONDS]    CI runs 20 s; run it for hours by hand.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${1:-20}
+swift build -c release --product FuzzParsers -Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address \
+    --scratch-path .build-fuzz
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp Fuzz/Corpus/* "$work"/
+# New crashes are written to Fuzz/Crashes/ and fail this script; they are replayed by the tests from then on.
+ASAN_OPTIONS=detect_leaks=0 .build-fuzz/release/FuzzParsers -max_total_time="$seconds" -max_len=4096 \
+    -print_final_stats=1 -artifact_prefix=Fuzz/Crashes/ "$work"
