@@ -187,7 +187,10 @@ import Testing
     @Test func corpusAndCrashesReplayCleanly() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent()
-        let replayer = root.appendingPathComponent(".build/debug/FuzzParsers").path
+        // The replayer is built beside this test binary, whichever scratch path (.build, .build-asan) it is in.
+        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let replayer = testBinary.deletingLastPathComponent().appendingPathComponent("FuzzParsers").path
+        try #require(FileManager.default.isExecutableFile(atPath: replayer), "\(replayer) is not built")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: replayer)
         let crashes = try FileManager.default.contentsOfDirectory(
