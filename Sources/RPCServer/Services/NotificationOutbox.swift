@@ -14,8 +14,11 @@ final class NotificationOutbox: Sendable {
         var params: JSONObject
         /// For a mergeable delta: the block index and which member carries the string.
         var merge: (index: Int64, kind: DeltaKind)?
-        /// Merged text is collected here and written into `params` when the item leaves.
-        var pieces: [String]
+        /// The merged string (text or tool input), appended in place and written into `params` when the
+        /// item leaves; nil for an item that is not a mergeable delta.
+        var merged: String?
+        /// How many deltas were merged into this item.
+        var deltas: Int
     }
 
     enum DeltaKind: Equatable {
@@ -38,12 +41,13 @@ final class NotificationOutbox: Sendable {
             if let merge, let last = state.items.last, let key = last.merge, key.index == merge.index,
                 key.kind == merge.kind
             {
-                state.items[state.items.count - 1].pieces.append(merge.piece)
+                state.items[state.items.count - 1].merged?.append(merge.piece)
+                state.items[state.items.count - 1].deltas += 1
             } else {
                 state.items.append(
                     Item(
                         method: method, params: params, merge: merge.map { ($0.index, $0.kind) },
-                        pieces: merge.map { [$0.piece] } ?? []))
+                        merged: merge?.piece, deltas: 1))
             }
             defer { state.waiter = nil }
             return state.waiter
@@ -102,9 +106,8 @@ final class NotificationOutbox: Sendable {
     }
 
     private static func materialise(_ item: Item) -> JSONObject {
-        guard let merge = item.merge, item.pieces.count > 1 else { return item.params }
+        guard let merge = item.merge, let joined = item.merged, item.deltas > 1 else { return item.params }
         var params = item.params
-        let joined = item.pieces.joined()
         switch merge.kind {
         case .text: params["delta"] = ["text": .string(joined)]
         case .toolInput: params["delta"] = ["toolUse": ["input": .string(joined)]]
