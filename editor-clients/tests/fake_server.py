@@ -207,6 +207,9 @@ def handle(method, raw_params, request_id, cancelled):
         name, url = required_string(params, "name"), required_string(params, "url")
         if params.get("type", "bedrock") != "bedrock":
             raise RPCError(-32602, "type must be 'bedrock'")
+        if name in backends and not params.get("replace"):
+            raise backend_error(-32003, "BackendExists", "a backend named '%s' already exists" % name,
+                                "Add --replace (replace: true) to overwrite it, or choose another name.")
         backend = {"name": name, "type": "bedrock", "url": url,
                    "region": params.get("region") or (url if not url.startswith("http") else None)}
         backends[name] = backend

@@ -103,8 +103,8 @@ local ok, err = pcall(function()
   check('config/set answers', not set.e and set.r and set.r.value == 'amazon.nova-lite-v1:0', set)
   local bad = answer(function(cb) contenox.config_set('no-such-key', 'x', cb) end)
   check('a config/set error reaches the callback', bad.e and bad.e.message:find('default-model', 1, true), bad)
-  local added = answer(function(cb) contenox.backend_add('second', 'us-west-2', nil, cb) end)
-  check('backend/add answers', not added.e and added.r and added.r.backend.name == 'second', added)
+  local added = answer(function(cb) contenox.backend_add('nvim-backend', 'us-west-2', nil, cb) end)
+  check('backend/add answers', not added.e and added.r and added.r.backend.name == 'nvim-backend', added)
 
   -- The server dies while a chat streams: the chat ends, and the next prompt starts a new server.
   local dying = contenox.new()

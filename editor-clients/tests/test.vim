@@ -91,9 +91,9 @@ function! s:Run() abort
   call s:Check('a config/set error reaches the callback', got.done && got.e isnot v:null
         \ && stridx(got.e.message, 'default-model') >= 0, string(got))
   let got = {'done': 0}
-  call contenox#backend_add('second', 'us-west-2', '', {e, r -> extend(got, {'done': 1, 'e': e, 'r': r})})
+  call contenox#backend_add('vim-backend', 'us-west-2', '', {e, r -> extend(got, {'done': 1, 'e': e, 'r': r})})
   call s:Wait({-> got.done}, 5000)
-  call s:Check('backend/add answers', got.done && got.e is v:null && got.r.backend.name ==# 'second', string(got))
+  call s:Check('backend/add answers', got.done && got.e is v:null && got.r.backend.name ==# 'vim-backend', string(got))
 
   " The server dies while a chat streams: the chat ends, and the next prompt starts a new server.
   let dying = contenox#new()
