@@ -66,7 +66,8 @@ run_editor() {
     done <"$verdict"
 }
 
-run_editor nvim nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$repo/editor-clients/nvim" -c "luafile $here/test.lua"
+run_editor nvim nvim --headless -u NONE -i NONE -n --cmd "set rtp^=$repo/editor-clients/nvim" \
+    -c "luafile $here/test.lua"
 run_editor vim vim -Nu NONE -i NONE -n -es --cmd "set rtp^=$repo/editor-clients/vim" -S "$here/test.vim"
 run_editor emacs emacs --batch -Q -L "$repo/editor-clients/emacs" -l "$here/test.el"
 run_editor emacs-lint emacs --batch -Q -L "$repo/editor-clients/emacs" -l "$here/lint.el"

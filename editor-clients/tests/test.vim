@@ -23,8 +23,8 @@ function! s:Run() abort
   let buf = contenox#new()
   call contenox#chat('hello from vim — ünïcode ✓', buf)
   call s:Wait({-> contenox#idle(buf)}, 15000)
-  call s:Check('a prompt streams into the buffer', stridx(s:Text(buf), "## Assistant\nEcho: hello from vim — ünïcode ✓\n") >= 0,
-        \ s:Text(buf))
+  call s:Check('a prompt streams into the buffer',
+        \ stridx(s:Text(buf), "## Assistant\nEcho: hello from vim — ünïcode ✓\n") >= 0, s:Text(buf))
   let session = getbufvar(buf, 'contenox_session', v:null)
   call contenox#chat('second turn', buf)
   call s:Wait({-> contenox#idle(buf)}, 15000)
@@ -84,7 +84,8 @@ function! s:Run() abort
   let got = {'done': 0}
   call contenox#config_set('default-model', 'amazon.nova-lite-v1:0', {e, r -> extend(got, {'done': 1, 'e': e, 'r': r})})
   call s:Wait({-> got.done}, 5000)
-  call s:Check('config/set answers', got.done && got.e is v:null && got.r.value ==# 'amazon.nova-lite-v1:0', string(got))
+  call s:Check('config/set answers', got.done && got.e is v:null && got.r.value ==# 'amazon.nova-lite-v1:0',
+        \ string(got))
   let got = {'done': 0}
   call contenox#config_set('no-such-key', 'x', {e, r -> extend(got, {'done': 1, 'e': e})})
   call s:Wait({-> got.done}, 5000)

@@ -61,7 +61,8 @@ function! s:Channel() abort
     throw 'contenox: cannot start ' . string(s:Option('command', ['contenox', 'serve']))
   endif
   let channel = job_getchannel(s:job)
-  call ch_sendexpr(channel, {'method': 'initialize', 'params': {'clientInfo': {'name': 'contenox.vim', 'version': '0.1.0'}}},
+  let client = {'name': 'contenox.vim', 'version': '0.1.0'}
+  call ch_sendexpr(channel, {'method': 'initialize', 'params': {'clientInfo': client}},
         \ {'callback': {ch, reply -> ch_sendexpr(ch, {'method': 'initialized'})}})
   return channel
 endfunction
