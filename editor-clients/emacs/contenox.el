@@ -50,6 +50,10 @@
 (defvar-local contenox--request-id nil
   "The id of the chat/stream request streaming into this buffer, or nil.")
 
+(defvar-local contenox-model nil
+  "Model id for this chat buffer, or nil for `contenox-default-model'.
+\\[universal-argument] \\[contenox-select-model] sets it.")
+
 (defvar contenox-chat-mode-map
   (let ((map (make-sparse-keymap)))
     (define-key map (kbd "C-g") #'contenox-cancel-or-quit)
@@ -87,12 +91,11 @@
       (jsonrpc-notify contenox--connection 'initialized nil)))
   contenox--connection)
 
-(defun contenox--on-shutdown (_connection)
-  "Forget the connection and close the chats it was streaming."
-  (setq contenox--connection nil)
-  (maphash (lambda (_id buffer) (contenox--finish buffer "\n[the server exited]"))
-           contenox--chats)
-  (clrhash contenox--chats))
+(defun contenox--on-shutdown (connection)
+  "Forget CONNECTION, the server that exited, unless a new one replaced it.
+jsonrpc.el has already failed its pending requests, which ends their chats."
+  (when (eq connection contenox--connection)
+    (setq contenox--connection nil)))
 
 (defun contenox--append (buffer text)
   "Insert TEXT at the end of BUFFER."
@@ -139,7 +142,7 @@
     (with-current-buffer buffer
       (contenox-chat-mode)
       (insert "# contenox chat\n"))
-    (when (called-interactively-p 'interactive) (pop-to-buffer buffer))
+    (when (called-interactively-p 'any) (pop-to-buffer buffer))
     buffer))
 
 (defun contenox-idle-p (buffer)
@@ -165,9 +168,10 @@ continue it.  Return the request id."
       (user-error "An answer is already streaming in this buffer; C-g stops it"))
     (with-current-buffer buffer
       (when contenox--session-id (setq params (plist-put params :sessionId contenox--session-id))))
-    (when contenox-default-model (setq params (plist-put params :model contenox-default-model)))
+    (let ((model (or (buffer-local-value 'contenox-model buffer) contenox-default-model)))
+      (when model (setq params (plist-put params :model model))))
     (contenox--append buffer (format "\n## You\n%s\n\n## Assistant\n" text))
-    (when (called-interactively-p 'interactive) (pop-to-buffer buffer))
+    (when (called-interactively-p 'any) (pop-to-buffer buffer))
     (let ((id nil))
       (setq id (car (jsonrpc--async-request-1
                      (contenox--connection) 'chat/stream params
@@ -181,9 +185,11 @@ continue it.  Return the request id."
                      :error-fn (lambda (error)
                                  (remhash id contenox--chats)
                                  (contenox--finish buffer
-                                                   (if (eql (plist-get error :code) -32800)
-                                                       "\n[cancelled]"
-                                                     (concat "\n" (contenox--error-text error))))))))
+                                                   (pcase (plist-get error :code)
+                                                     (-32800 "\n[cancelled]")
+                                                     ;; jsonrpc.el's answer when the process dies
+                                                     (-1 "\n[the server exited; the next prompt restarts it]")
+                                                     (_ (concat "\n" (contenox--error-text error)))))))))
       (puthash id buffer contenox--chats)
       (with-current-buffer buffer (setq contenox--request-id id))
       id)))
@@ -202,17 +208,23 @@ continue it.  Return the request id."
 
 (defun contenox-models ()
   "Return the models the server lists, as plists."
-  (append (plist-get (jsonrpc-request (contenox--connection) 'models/list nil) :models) nil))
+  (append (plist-get (contenox-request 'models/list nil) :models) nil))
 
-(defun contenox-select-model ()
-  "Pick the default model from the server's list."
-  (interactive)
+(defun contenox-select-model (&optional this-buffer)
+  "Pick the default model (config/set default-model) from the server's list.
+With THIS-BUFFER (interactively, a prefix argument) set only the model of
+the current chat buffer."
+  (interactive "P")
   (let* ((ids (mapcar (lambda (model) (plist-get model :id)) (contenox-models)))
          (choice (completing-read "Model: " ids nil t)))
-    (contenox-config-set "default-model" choice)))
+    (if this-buffer
+        (setq contenox-model choice)
+      (contenox-config-set "default-model" choice))))
 
-(defun contenox--request-reporting (method params)
-  "Send METHOD with PARAMS and return the result, showing an error's hint."
+(defun contenox-request (method params)
+  "Send request METHOD (a symbol such as `session/get') with PARAMS (a plist).
+Wait for the answer and return its result; an error signals a
+`user-error' that carries the server's message and hint."
   (condition-case err
       (jsonrpc-request (contenox--connection) method params)
     (jsonrpc-error
@@ -226,7 +238,7 @@ continue it.  Return the request id."
   "Set the server configuration KEY (default-model, default-provider) to VALUE."
   (interactive (list (completing-read "Key: " '("default-model" "default-provider") nil t)
                      (read-string "Value: ")))
-  (contenox--request-reporting 'config/set (list :key key :value value)))
+  (contenox-request 'config/set (list :key key :value value)))
 
 (defun contenox-backend-add (name url &optional region)
   "Add a Bedrock backend NAME at URL (an endpoint or a bare region) in REGION."
@@ -234,7 +246,7 @@ continue it.  Return the request id."
                      (read-string "URL or region: " "us-east-1")
                      (let ((region (read-string "Region (empty: from the URL): ")))
                        (unless (string-empty-p region) region))))
-  (contenox--request-reporting
+  (contenox-request
    'backend/add (append (list :name name :type "bedrock" :url url)
                         (when region (list :region region)))))
 

@@ -1,9 +1,17 @@
 ;;; test.el --- headless Emacs test of contenox.el  -*- lexical-binding: t; -*-
 (require 'contenox)
 (require 'subr-x)
+(require 'cl-lib)
 (defvar test-verdict '())
 (defun test-check (name ok detail)
-  (push (if ok (format "PASS emacs: %s" name) (format "FAIL emacs: %s -- %s" name detail)) test-verdict))
+  (push (if ok (format "PASS emacs: %s" name)
+          (format "FAIL emacs: %s -- %s" name
+                  (truncate-string-to-width
+                   (replace-regexp-in-string "\n" " | " (if (stringp detail) detail (format "%S" detail))) 400)))
+        test-verdict))
+(defun test-error-message (thunk)
+  "The message of the error THUNK signals, or nil."
+  (condition-case err (progn (funcall thunk) nil) (error (error-message-string err))))
 (defun test-wait (predicate seconds)
   (let ((deadline (+ (float-time) seconds)))
     (while (and (not (funcall predicate)) (< (float-time) deadline))
@@ -16,21 +24,49 @@
       (setq contenox-program (car (split-string (getenv "CONTENOX_TEST_CMD")))
             contenox-program-args (cdr (split-string (getenv "CONTENOX_TEST_CMD"))))
       (let ((buffer (contenox-new)))
-        (contenox-chat "hello from emacs" nil buffer)
+        (contenox-chat "hello from emacs — ünïcode ✓" nil buffer)
         (test-wait (lambda () (contenox-idle-p buffer)) 15)
         (test-check "a prompt streams into the buffer"
-                    (string-search "Echo: hello from emacs" (test-text buffer)) (test-text buffer))
+                    (string-search "## Assistant\nEcho: hello from emacs — ünïcode ✓\n" (test-text buffer))
+                    (test-text buffer))
         (let ((session (buffer-local-value 'contenox--session-id buffer)))
           (contenox-chat "second turn" nil buffer)
           (test-wait (lambda () (contenox-idle-p buffer)) 15)
           (test-check "a follow-up continues the session"
                       (and session (string-search "Echo: second turn" (test-text buffer))
                            (equal session (buffer-local-value 'contenox--session-id buffer)))
-                      (test-text buffer))))
+                      (test-text buffer))
+          ;; The server got the sessionId: it holds both turns in one session.
+          (let ((messages (append (plist-get (plist-get (contenox-request 'session/get (list :sessionId session))
+                                                        :session)
+                                             :messages)
+                                  nil)))
+            (test-check "the server holds the follow-up in the same session"
+                        (and (= (length messages) 4)
+                             (string-search "hello from emacs" (format "%S" (nth 0 messages)))
+                             (string-search "second turn" (format "%S" (nth 2 messages))))
+                        messages))))
+      ;; M-x contenox-chat with an active region sends it as context.
+      (with-temp-buffer
+        (insert "first line of code\nsecond line of code\n")
+        (transient-mark-mode 1)
+        (set-mark (point-min))
+        (goto-char (point-max))
+        (activate-mark)
+        (let ((id (cl-letf (((symbol-function 'read-string) (lambda (&rest _) "explain this")))
+                    (call-interactively #'contenox-chat)))
+              (chat (current-buffer)))
+          (setq chat (window-buffer (selected-window)))
+          (test-wait (lambda () (contenox-idle-p chat)) 15)
+          (test-check "M-x contenox-chat sends the region as context"
+                      (and (integerp id) (eq (buffer-local-value 'major-mode chat) 'contenox-chat-mode)
+                           (string-search "Echo: explain this" (test-text chat))
+                           (string-search "second line of code" (test-text chat)))
+                      (test-text chat))))
       (let ((slow (contenox-new)))
         (contenox-chat "slow @@tokens=400 @@delay-ms=20" nil slow)
         (let ((streamed (test-wait (lambda () (string-search " tok tok" (test-text slow))) 10)))
-          (with-current-buffer slow (contenox-cancel-or-quit))
+          (with-current-buffer slow (call-interactively (key-binding (kbd "C-g"))))
           (test-wait (lambda () (contenox-idle-p slow)) 5)
           (test-check "deltas arrive while the answer is generated" streamed (test-text slow))
           (test-check "C-g cancels a slow stream"
@@ -54,7 +90,34 @@
                          (not (string-search "beta" (test-text a)))
                          (not (string-search "alpha" (test-text b))))
                     (concat (test-text a) " | " (test-text b))))
-      (test-check "models/list answers" (> (length (contenox-models)) 0) "no models"))
+      (test-check "models/list answers"
+                  (member "amazon.nova-lite-v1:0" (mapcar (lambda (m) (plist-get m :id)) (contenox-models)))
+                  (contenox-models))
+      (let ((set (contenox-config-set "default-model" "amazon.nova-lite-v1:0")))
+        (test-check "config/set answers" (equal (plist-get set :value) "amazon.nova-lite-v1:0") set))
+      (let ((message (test-error-message (lambda () (contenox-config-set "no-such-key" "x")))))
+        (test-check "a config/set error is shown with its message"
+                    (and message (string-search "default-model" message)) message))
+      (let ((added (contenox-backend-add "emacs-backend" "us-west-2")))
+        (test-check "backend/add answers" (equal (plist-get (plist-get added :backend) :name) "emacs-backend") added))
+      ;; The server dies while a chat streams: the chat ends, and the next prompt starts a new server.
+      (let ((dying (contenox-new))
+            (old contenox--connection))
+        (contenox-chat "dying @@tokens=400 @@delay-ms=20" nil dying)
+        (test-wait (lambda () (string-search " tok tok" (test-text dying))) 10)
+        (signal-process (process-id (jsonrpc--process old)) 'SIGKILL)
+        (test-wait (lambda () (contenox-idle-p dying)) 5)
+        (test-check "a chat ends when the server dies"
+                    (string-search "[the server exited" (test-text dying)) (test-text dying))
+        (let ((again (contenox-new)))
+          (contenox-chat "after restart" nil again)
+          (test-wait (lambda () (contenox-idle-p again)) 15)
+          (test-check "the next prompt restarts the server"
+                      (and (string-search "Echo: after restart" (test-text again))
+                           contenox--connection (not (eq contenox--connection old)))
+                      (test-text again))))
+      (test-check "the server's stderr is in the log buffer"
+                  (> (length (test-text "*contenox-log*")) 0) (test-text "*contenox-log*")))
   (error (test-check "no Lisp error" nil (format "%S" err))))
 (ignore-errors (contenox-stop))
 (with-temp-file (getenv "CONTENOX_TEST_VERDICT")

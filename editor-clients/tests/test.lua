@@ -1,7 +1,8 @@
 -- Headless Neovim test: the real server and the stand-in (run.sh sets them up).
 local verdict = {}
 local function check(name, ok, detail)
-  table.insert(verdict, (ok and 'PASS' or 'FAIL') .. ' nvim: ' .. name .. (ok and '' or (' -- ' .. tostring(detail))))
+  detail = vim.inspect(detail):gsub('\\n', ' | '):gsub('\n', ' | '):sub(1, 400)
+  table.insert(verdict, (ok and 'PASS' or 'FAIL') .. ' nvim: ' .. name .. (ok and '' or (' -- ' .. detail)))
 end
 local function finish()
   local file = io.open(os.getenv('CONTENOX_TEST_VERDICT'), 'w')
@@ -23,9 +24,10 @@ local ok, err = pcall(function()
 
   -- 1. A prompt streams into the buffer.
   local buf = contenox.new()
-  contenox.chat('hello from neovim', { buf = buf })
+  contenox.chat('hello from neovim — ünïcode ✓', { buf = buf })
   wait_idle(buf)
-  check('a prompt streams into the buffer', text(buf):find('Echo: hello from neovim', 1, true), text(buf))
+  check('a prompt streams into the buffer',
+    text(buf):find('## Assistant\nEcho: hello from neovim — ünïcode ✓\n', 1, true), text(buf))
   local session = vim.b[buf].contenox_session
   check('the result carries a session', type(session) == 'string' and #session > 0, session)
 
@@ -34,6 +36,25 @@ local ok, err = pcall(function()
   wait_idle(buf)
   check('a follow-up continues the session',
     text(buf):find('Echo: second turn', 1, true) and vim.b[buf].contenox_session == session, text(buf))
+  -- The server got the sessionId: it holds both turns in one session.
+  local got
+  contenox.request('session/get', { sessionId = session }, function(e, r) got = { e = e, r = r } end)
+  vim.wait(5000, function() return got ~= nil end, 20)
+  local messages = got and got.r and got.r.session.messages or {}
+  check('the server holds the follow-up in the same session', #messages == 4
+    and vim.inspect(messages[1]):find('hello from neovim', 1, true)
+    and vim.inspect(messages[3]):find('second turn', 1, true), got)
+
+  -- :ContenoxChat with a range sends the lines as context and opens the chat buffer in a split.
+  vim.cmd('enew')
+  vim.api.nvim_buf_set_lines(0, 0, -1, false, { 'first line of code', 'second line of code' })
+  local source = vim.api.nvim_get_current_buf()
+  vim.cmd('1,2ContenoxChat explain this')
+  local chat = vim.api.nvim_get_current_buf()
+  wait_idle(chat)
+  check(':ContenoxChat with a range sends the lines as context', chat ~= source and vim.b[chat].contenox_chat
+    and vim.fn.bufwinnr(source) > 0 and text(chat):find('Echo: explain this', 1, true)
+    and text(chat):find('second line of code', 1, true), text(chat))
 
   -- 3. A cancel stops a slow stream, after some deltas arrived.
   local slow = contenox.new()
@@ -66,7 +87,40 @@ local ok, err = pcall(function()
   local models
   contenox.models(function(list) models = list end)
   vim.wait(5000, function() return models ~= nil end, 20)
-  check('models/list answers', models and #models > 0, models)
+  local ids = {}
+  for _, model in ipairs(models or {}) do
+    ids[model.id] = true
+  end
+  check('models/list answers', ids['amazon.nova-lite-v1:0'], models)
+
+  local function answer(call)
+    local got
+    call(function(e, r) got = { e = e, r = r } end)
+    vim.wait(5000, function() return got ~= nil end, 20)
+    return got or {}
+  end
+  local set = answer(function(cb) contenox.config_set('default-model', 'amazon.nova-lite-v1:0', cb) end)
+  check('config/set answers', not set.e and set.r and set.r.value == 'amazon.nova-lite-v1:0', set)
+  local bad = answer(function(cb) contenox.config_set('no-such-key', 'x', cb) end)
+  check('a config/set error reaches the callback', bad.e and bad.e.message:find('default-model', 1, true), bad)
+  local added = answer(function(cb) contenox.backend_add('nvim-backend', 'us-west-2', nil, cb) end)
+  check('backend/add answers', not added.e and added.r and added.r.backend.name == 'nvim-backend', added)
+
+  -- The server dies while a chat streams: the chat ends, and the next prompt starts a new server.
+  local dying = contenox.new()
+  contenox.chat('dying @@tokens=400 @@delay-ms=20', { buf = dying })
+  vim.wait(10000, function() return text(dying):find(' tok tok', 1, true) ~= nil end, 10)
+  local old = contenox.job()
+  os.execute('kill -9 ' .. vim.fn.jobpid(old))
+  wait_idle(dying, 5000)
+  check('a chat ends when the server dies', text(dying):find('ServerExited', 1, true), text(dying))
+  local again = contenox.new()
+  contenox.chat('after restart', { buf = again })
+  wait_idle(again)
+  check('the next prompt restarts the server', text(again):find('Echo: after restart', 1, true)
+    and contenox.job() and contenox.job() ~= old, text(again))
+  local log_lines = vim.api.nvim_buf_get_lines(contenox.log_buffer(), 0, -1, false)
+  check("the server's stderr is in the log buffer", #log_lines > 2, log_lines)
 end)
 if not ok then
   check('no Lua error', false, err)

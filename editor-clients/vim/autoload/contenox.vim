@@ -3,7 +3,8 @@
 " Content-Length framing), once per Vim, and restarted on the next use if it died.
 
 let s:job = v:null
-let s:chats = {}        " request id -> chat buffer number
+let s:generation = 0    " counts server starts, so a dead server's callbacks leave its successor alone
+let s:chats = {}        " request id -> {'buf': chat buffer number, 'generation': server it streams from}
 let s:log_buf = -1
 
 function! s:Option(name, default) abort
@@ -29,29 +30,39 @@ function! s:OnError(channel, text) abort
   call s:Log(a:text)
 endfunction
 
-function! s:OnExit(job, status) abort
+function! s:OnExit(generation, job, status) abort
   call s:Log('contenox serve exited with status ' . a:status)
-  let s:job = v:null
-  for [id, buf] in items(s:chats)
-    call s:Finish(buf, "\n[the server exited]")
+  if a:generation == s:generation
+    let s:job = v:null
+  endif
+endfunction
+
+" The channel closed: every callback of that server has run, so its chats still open never finish.
+function! s:OnClose(generation, channel) abort
+  for [id, chat] in items(s:chats)
+    if chat.generation == a:generation
+      call remove(s:chats, id)
+      call s:Finish(chat.buf, "\n[the server exited; the next prompt restarts it]")
+    endif
   endfor
-  let s:chats = {}
 endfunction
 
 function! s:Channel() abort
   if s:job isnot v:null && job_status(s:job) ==# 'run'
     return job_getchannel(s:job)
   endif
+  let s:generation += 1
   let s:job = job_start(s:Option('command', ['contenox', 'serve']), {
         \ 'in_mode': 'lsp', 'out_mode': 'lsp', 'noblock': 1,
         \ 'out_cb': function('s:OnNotification'), 'err_mode': 'nl', 'err_cb': function('s:OnError'),
-        \ 'exit_cb': function('s:OnExit')})
+        \ 'close_cb': function('s:OnClose', [s:generation]), 'exit_cb': function('s:OnExit', [s:generation])})
   if job_status(s:job) !=# 'run'
     let s:job = v:null
     throw 'contenox: cannot start ' . string(s:Option('command', ['contenox', 'serve']))
   endif
   let channel = job_getchannel(s:job)
-  call ch_sendexpr(channel, {'method': 'initialize', 'params': {'clientInfo': {'name': 'contenox.vim', 'version': '0.1.0'}}},
+  let client = {'name': 'contenox.vim', 'version': '0.1.0'}
+  call ch_sendexpr(channel, {'method': 'initialize', 'params': {'clientInfo': client}},
         \ {'callback': {ch, reply -> ch_sendexpr(ch, {'method': 'initialized'})}})
   return channel
 endfunction
@@ -89,7 +100,7 @@ function! s:OnNotification(channel, message) abort
   if type(params) != v:t_dict || !has_key(s:chats, string(get(params, 'requestId', '')))
     return
   endif
-  let buf = s:chats[string(params.requestId)]
+  let buf = s:chats[string(params.requestId)].buf
   if a:message.method ==# 'chat/delta'
     let delta = get(params, 'delta', {})
     if has_key(delta, 'text')
@@ -108,9 +119,10 @@ function! s:Finish(buf, text) abort
 endfunction
 
 function! s:OnChatDone(buf, id, error, result) abort
-  if has_key(s:chats, string(a:id))
-    call remove(s:chats, string(a:id))
+  if !has_key(s:chats, string(a:id))
+    return
   endif
+  call remove(s:chats, string(a:id))
   if a:error isnot v:null
     if a:error.code == -32800
       call s:Finish(a:buf, "\n[cancelled]")
@@ -167,7 +179,7 @@ function! contenox#chat(prompt, ...) abort
   let state = {'buf': buf}
   let id = contenox#request('chat/stream', params, {error, result -> s:OnChatDone(state.buf, state.id, error, result)})
   let state.id = id
-  let s:chats[string(id)] = buf
+  let s:chats[string(id)] = {'buf': buf, 'generation': s:generation}
   call setbufvar(buf, 'contenox_request', id)
   return id
 endfunction
@@ -183,44 +195,86 @@ endfunction
 
 " Calls Callback(models) with the list from models/list.
 function! contenox#models(Callback) abort
-  return contenox#request('models/list', v:null, {error, result -> error is v:null ? a:Callback(result.models)
-        \ : s:Log('models/list: ' . error.message)})
+  return contenox#request('models/list', v:null, function('s:Report', [{error, result ->
+        \ error is v:null ? a:Callback(result.models) : 0}]))
 endfunction
 
-" Lets the user pick the default model from models/list.
-function! contenox#select_model() abort
-  call contenox#models(function('s:PickModel'))
+" Lets the user pick the default model (config/set default-model) from models/list; with a:1 true,
+" sets the model of the current chat buffer only (b:contenox_model).
+function! contenox#select_model(...) abort
+  let buf = a:0 > 0 && a:1 ? bufnr('%') : -1
+  call contenox#models(function('s:PickModel', [buf]))
 endfunction
 
-function! s:PickModel(models) abort
+function! s:PickModel(buf, models) abort
   let ids = map(copy(a:models), 'v:val.id')
   let choice = inputlist(['Model:'] + map(copy(ids), '(v:key + 1) . ". " . v:val'))
-  if choice > 0 && choice <= len(ids)
+  if choice <= 0 || choice > len(ids)
+    return
+  endif
+  if a:buf > 0
+    call setbufvar(a:buf, 'contenox_model', ids[choice - 1])
+  else
     call contenox#config_set('default-model', ids[choice - 1])
   endif
 endfunction
 
-function! s:Report(error, result) abort
+" Shows a failed request's message with its hint, then passes the answer on to Callback.
+function! s:Report(Callback, error, result) abort
   if a:error isnot v:null
     let hint = type(get(a:error, 'data', v:null)) == v:t_dict ? get(a:error.data, 'hint', '') : ''
     echohl ErrorMsg | echomsg 'contenox: ' . a:error.message . (hint ==# '' ? '' : ' (' . hint . ')') | echohl None
+    call s:Log('error: ' . a:error.message . (hint ==# '' ? '' : "\nhint: " . hint))
+  endif
+  if a:Callback isnot v:null
+    call a:Callback(a:error, a:result)
   endif
 endfunction
 
-function! contenox#config_set(key, value) abort
-  return contenox#request('config/set', {'key': a:key, 'value': a:value}, function('s:Report'))
+" Sets a server configuration key (default-model, default-provider); Callback(error, result) is optional.
+function! contenox#config_set(key, value, ...) abort
+  return contenox#request('config/set', {'key': a:key, 'value': a:value},
+        \ function('s:Report', [a:0 > 0 ? a:1 : v:null]))
 endfunction
 
+" Adds a Bedrock backend: url is an endpoint or a bare region; then optional region and Callback.
 function! contenox#backend_add(name, url, ...) abort
   let params = {'name': a:name, 'type': 'bedrock', 'url': a:url}
-  if a:0 > 0
+  if a:0 > 0 && a:1 isnot v:null && a:1 !=# ''
     let params.region = a:1
   endif
-  return contenox#request('backend/add', params, function('s:Report'))
+  return contenox#request('backend/add', params, function('s:Report', [a:0 > 1 ? a:2 : v:null]))
 endfunction
 
+" The server's job, or v:null when it is not running.
+function! contenox#job() abort
+  return s:job
+endfunction
+
+" Stops the server; the next request starts a new one.
 function! contenox#stop() abort
   if s:job isnot v:null
     call job_stop(s:job)
+    let s:job = v:null
   endif
+endfunction
+
+" Shows a buffer in a window, splitting when it is not visible yet.
+function! contenox#show(buf) abort
+  let win = bufwinnr(a:buf)
+  if win > 0
+    execute win . 'wincmd w'
+  else
+    execute 'sbuffer' a:buf
+  endif
+endfunction
+
+" :ContenoxChat: the prompt, with the range's lines (if any) as context, in the current chat buffer
+" or a new one, which is then shown.
+function! contenox#command_chat(prompt, range, line1, line2) abort
+  let context = a:range > 0 ? join(getline(a:line1, a:line2), "\n") : ''
+  let buf = getbufvar('%', 'contenox_chat', 0) ? bufnr('%') : contenox#new()
+  let id = contenox#chat(a:prompt, buf, context)
+  call contenox#show(buf)
+  return id
 endfunction

@@ -4,11 +4,10 @@ if exists('g:loaded_contenox') || !has('channel')
 endif
 let g:loaded_contenox = 1
 
-command! -nargs=+ -range=0 ContenoxChat call contenox#chat(<q-args>, 0,
-      \ <count> ? join(getline(<line1>, <line2>), "\n") : '')
+command! -nargs=+ -range ContenoxChat call contenox#command_chat(<q-args>, <range>, <line1>, <line2>)
 command! ContenoxCancel call contenox#cancel()
 command! ContenoxNew execute 'buffer' contenox#new()
-command! ContenoxModels call contenox#select_model()
+command! -bang ContenoxModels call contenox#select_model(<bang>0)
 command! -nargs=+ ContenoxBackendAdd call call('contenox#backend_add', [<f-args>])
 command! -nargs=+ ContenoxConfigSet call contenox#config_set(<f-args>)
 command! ContenoxLog execute 'buffer' contenox#log_buffer()

@@ -12,11 +12,10 @@ M.options = {
 }
 
 local state = {
-  job = nil,
-  pending = {}, -- request id -> callback(err, result)
+  job = nil, -- the running server's job id
+  pending = {}, -- request id -> { job = job id, callback = function(err, result) }
   chats = {}, -- request id -> { buf = bufnr }
   next_id = 0,
-  input = '',
   log_buf = nil,
 }
 
@@ -31,7 +30,8 @@ local function log(text)
     vim.api.nvim_buf_set_name(state.log_buf, 'contenox://log')
   end
   local lines = vim.split(text, '\n', { plain = true })
-  vim.api.nvim_buf_set_lines(state.log_buf, -1, -1, false, lines)
+  -- pcall: a server exiting while Neovim quits may log into a buffer that is being wiped.
+  pcall(vim.api.nvim_buf_set_lines, state.log_buf, -1, -1, false, lines)
 end
 
 --- The buffer holding the server's stderr.
@@ -60,50 +60,58 @@ local function handle(message)
     handle_notification(message.method, null_to_nil(message.params) or {})
     return
   end
-  local callback = state.pending[message.id]
+  local entry = state.pending[message.id]
   state.pending[message.id] = nil
-  if callback then
-    callback(null_to_nil(message.error), null_to_nil(message.result))
+  if entry then
+    entry.callback(null_to_nil(message.error), null_to_nil(message.result))
   end
 end
 
-local function on_stdout(_, data)
-  -- jobstart splits output at newlines; joining with "\n" restores the bytes exactly.
-  state.input = state.input .. table.concat(data, '\n')
-  while true do
-    local header_end = state.input:find('\r\n\r\n', 1, true)
-    if not header_end then
-      return
-    end
-    local length = tonumber(state.input:sub(1, header_end):lower():match('content%-length:%s*(%d+)'))
-    if not length then
-      log('contenox.nvim: bad frame header from the server')
-      state.input = state.input:sub(header_end + 4)
-    else
-      local body_start = header_end + 4
-      if #state.input < body_start + length - 1 then
+-- A reader of one server's stdout: Content-Length frames, fed any split of the bytes.
+local function frame_reader()
+  local input = ''
+  return function(_, data)
+    -- jobstart splits output at newlines; joining with "\n" restores the bytes exactly.
+    input = input .. table.concat(data, '\n')
+    while true do
+      local header_end = input:find('\r\n\r\n', 1, true)
+      if not header_end then
         return
       end
-      local body = state.input:sub(body_start, body_start + length - 1)
-      state.input = state.input:sub(body_start + length)
-      local ok, message = pcall(vim.fn.json_decode, body)
-      if ok and type(message) == 'table' then
-        handle(message)
+      local length = tonumber(input:sub(1, header_end):lower():match('content%-length:%s*(%d+)'))
+      if not length then
+        log('contenox.nvim: bad frame header from the server')
+        input = input:sub(header_end + 4)
       else
-        log('contenox.nvim: unreadable message from the server')
+        local body_start = header_end + 4
+        if #input < body_start + length - 1 then
+          return
+        end
+        local body = input:sub(body_start, body_start + length - 1)
+        input = input:sub(body_start + length)
+        local ok, message = pcall(vim.fn.json_decode, body)
+        if ok and type(message) == 'table' then
+          handle(message)
+        else
+          log('contenox.nvim: unreadable message from the server')
+        end
       end
     end
   end
 end
 
-local function on_exit(_, code)
+-- A server exited: its requests still waiting fail (a later server is left alone).
+local function on_exit(job, code)
   log('contenox serve exited with code ' .. tostring(code))
-  state.job = nil
-  state.input = ''
-  local pending = state.pending
-  state.pending = {}
-  for _, callback in pairs(pending) do
-    callback({ code = -32099, message = 'contenox serve exited (code ' .. tostring(code) .. ')' }, nil)
+  if state.job == job then
+    state.job = nil
+  end
+  for id, entry in pairs(state.pending) do
+    if entry.job == job then
+      state.pending[id] = nil
+      entry.callback({ code = -32099, message = 'contenox serve exited (code ' .. tostring(code) .. ')',
+        data = { type = 'ServerExited', hint = 'The next prompt restarts it; :ContenoxLog shows its stderr.' } }, nil)
+    end
   end
 end
 
@@ -112,7 +120,7 @@ local function ensure_started()
     return true
   end
   local job = vim.fn.jobstart(M.options.cmd, {
-    on_stdout = on_stdout,
+    on_stdout = frame_reader(),
     on_stderr = function(_, data)
       local text = table.concat(data, '\n')
       if text ~= '' then
@@ -128,13 +136,13 @@ local function ensure_started()
   state.job = job
   state.next_id = state.next_id + 1
   local init_id = state.next_id
-  state.pending[init_id] = function(err)
+  state.pending[init_id] = { job = job, callback = function(err)
     if err then
       log('initialize failed: ' .. tostring(err.message))
     else
       send({ method = 'initialized' })
     end
-  end
+  end }
   send({ id = init_id, method = 'initialize', params = { clientInfo = { name = 'contenox.nvim', version = '0.1.0' } } })
   return true
 end
@@ -146,7 +154,7 @@ function M.request(method, params, callback)
   end
   state.next_id = state.next_id + 1
   local id = state.next_id
-  state.pending[id] = callback or function() end
+  state.pending[id] = { job = state.job, callback = callback or function() end }
   local message = { id = id, method = method }
   if params ~= nil then
     message.params = params
@@ -214,7 +222,7 @@ local function chat_buffer(buf)
     return current
   end
   buf = M.new()
-  vim.api.nvim_set_current_buf(buf)
+  vim.cmd('sbuffer ' .. buf)
   return buf
 end
 
@@ -278,26 +286,22 @@ function M.cancel(buf)
   M.notify('$/cancelRequest', { id = id })
 end
 
---- Lists models: `callback(models)` gets the list from models/list.
-function M.models(callback)
-  M.request('models/list', nil, function(err, result)
-    if err then
-      vim.notify('contenox: ' .. tostring(err.message), vim.log.levels.ERROR)
-      return
-    end
-    callback(result.models)
-  end)
-end
-
---- Picks a model with vim.ui.select and makes it the default (config/set default-model).
-function M.select_model()
+--- Picks a model with vim.ui.select and makes it the default (config/set default-model), or with
+--- `opts.buffer_only` the model of the current chat buffer (vim.b.contenox_model).
+function M.select_model(opts)
+  opts = opts or {}
+  local buf = vim.api.nvim_get_current_buf()
   M.models(function(models)
     local ids = {}
     for _, model in ipairs(models) do
       table.insert(ids, model.id)
     end
     vim.ui.select(ids, { prompt = 'contenox model' }, function(choice)
-      if choice then
+      if not choice then
+        return
+      elseif opts.buffer_only then
+        vim.b[buf].contenox_model = choice
+      else
         M.config_set('default-model', choice)
       end
     end)
@@ -317,6 +321,15 @@ local function reporting(callback)
   end
 end
 
+--- Lists models: `callback(models)` gets the list from models/list (an error is shown with its hint).
+function M.models(callback)
+  M.request('models/list', nil, reporting(function(err, result)
+    if not err then
+      callback(result.models)
+    end
+  end))
+end
+
 --- Sets a configuration key (default-model, default-provider).
 function M.config_set(key, value, callback)
   M.request('config/set', { key = key, value = value }, reporting(callback))
@@ -331,7 +344,13 @@ end
 function M.stop()
   if state.job then
     vim.fn.jobstop(state.job)
+    state.job = nil
   end
+end
+
+--- The running server's job id, or nil.
+function M.job()
+  return state.job
 end
 
 return M
