@@ -32,9 +32,7 @@ struct BackendCommand: AsyncParsableCommand {
                 try services.addBackend(
                     name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
             }
-            let regionText =
-                backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" }
-                ?? "resolved at use from AWS_REGION / AWS_DEFAULT_REGION / the profile"
+            let regionText = regionDescription(backend, services)
             print("added backend \(backend.name) (\(backend.type), region \(regionText))")
         }
     }
@@ -56,8 +54,7 @@ struct BackendCommand: AsyncParsableCommand {
             }
             let defaultProvider = (try? services.config("default-provider")) ?? nil
             let rows = backends.map { backend -> [String] in
-                let region =
-                    backend.region ?? services.effectiveRegion(backend).map { "\($0) (env)" } ?? "(AWS_REGION at use)"
+                let region = regionDescription(backend, services)
                 let name = backend.name + (backend.name == defaultProvider ? " *" : "")
                 return [name, backend.type, region, backend.url, backend.apiKeyEnv ?? "-"]
             }
@@ -81,7 +78,7 @@ struct BackendCommand: AsyncParsableCommand {
             print("type:        \(backend.type)")
             print("url:         \(backend.url)")
             print(
-                "region:      \(backend.region ?? services.effectiveRegion(backend).map { "\($0) (from the environment)" } ?? "(AWS_REGION at use)")"
+                "region:      \(regionDescription(backend, services))"
             )
             print("api-key-env: \(backend.apiKeyEnv ?? "-")")
         }
@@ -124,6 +121,13 @@ struct BackendCommand: AsyncParsableCommand {
             print("removed backend \(name)")
         }
     }
+}
+
+/// The backend's region for people: its own, else what the environment gives now, else when it is resolved.
+func regionDescription(_ backend: BackendRecord, _ services: Services) -> String {
+    if let region = backend.region { return region }
+    if let region = services.effectiveRegion(backend) { return "\(region) (from the environment)" }
+    return "(AWS_REGION at use)"
 }
 
 /// Prints rows under a header, each column as wide as its widest cell.

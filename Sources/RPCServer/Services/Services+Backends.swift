@@ -69,10 +69,10 @@ extension Services {
         }
     }
 
-    /// The region a backend's requests will use now: its own, else the environment's.
+    /// The region a backend's requests will use now, as its client resolves it (its own, the URL's,
+    /// AWS_REGION / AWS_DEFAULT_REGION, the profile's); nil when none is set.
     public func effectiveRegion(_ backend: BackendRecord) -> String? {
-        backend.region ?? environment["AWS_REGION"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? environment["AWS_DEFAULT_REGION"].flatMap { $0.isEmpty ? nil : $0 }
+        try? client(for: backend).region()
     }
 
     /// Resolves credentials and region and makes one cheap signed call; problems come with hints.
