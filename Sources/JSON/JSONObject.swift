@@ -15,7 +15,13 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     public init() {}
 
     public init(_ members: some Sequence<(String, JSONValue)>) {
+        self.members.reserveCapacity(members.underestimatedCount)
         for (key, value) in members { self[key] = value }
+    }
+
+    /// Makes room for `count` members, so that building an object of known size allocates once.
+    public mutating func reserveCapacity(_ count: Int) {
+        members.reserveCapacity(count)
     }
 
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
