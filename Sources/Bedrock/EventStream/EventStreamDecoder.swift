@@ -23,40 +23,44 @@ public struct EventStreamDecoder: Sendable {
 
     /// Consumes `bytes` and returns every message they complete, in order.
     public mutating func feed(_ bytes: UnsafeRawBufferPointer) throws(EventStreamError) -> [EventStreamMessage] {
-        if let failure { throw failure }
         var messages: [EventStreamMessage] = []
+        try feed(bytes) { view in
+            messages.append(view.message)
+            return true
+        }
+        return messages
+    }
+
+    /// Consumes `bytes` and hands each message they complete to `body` as a view into the bytes, in order,
+    /// without copying it; `body` returns false to stop (the rest of the input is then not decoded).
+    /// Returns false when `body` stopped.
+    @discardableResult
+    public mutating func feed(
+        _ bytes: UnsafeRawBufferPointer, _ body: (EventStreamMessageView) -> Bool
+    ) throws(EventStreamError) -> Bool {
+        if let failure { throw failure }
         do throws(EventStreamError) {
             if buffer.count == readIndex {
                 // Fast path: decode whole messages straight from the chunk, buffer only the tail.
-                var offset = 0
-                while let (message, length) = try Self.decodeOne(bytes, from: offset, limit: maxMessageBytes) {
-                    messages.append(message)
-                    offset += length
-                }
+                let (offset, stopped) = try Self.decodeAll(bytes, from: 0, limit: maxMessageBytes, body)
                 buffer.removeAll(keepingCapacity: true)
                 readIndex = 0
+                if stopped { return false }
                 if offset < bytes.count { buffer.append(contentsOf: bytes[offset...]) }
-                return messages
+                return true
             }
             buffer.append(contentsOf: bytes)
             let start = readIndex
             let limit = maxMessageBytes
             // withUnsafeBytes only rethrows untyped errors, so the loop reports through a Result.
-            let outcome = buffer.withUnsafeBytes { raw -> Result<([EventStreamMessage], Int), EventStreamError> in
-                var decoded: [EventStreamMessage] = []
-                var index = start
+            let outcome = buffer.withUnsafeBytes { raw -> Result<(Int, Bool), EventStreamError> in
                 do throws(EventStreamError) {
-                    while let (message, length) = try Self.decodeOne(raw, from: index, limit: limit) {
-                        decoded.append(message)
-                        index += length
-                    }
-                    return .success((decoded, index))
+                    return .success(try Self.decodeAll(raw, from: start, limit: limit, body))
                 } catch {
                     return .failure(error)
                 }
             }
-            let (decoded, newIndex) = try outcome.get()
-            messages = decoded
+            let (newIndex, stopped) = try outcome.get()
             readIndex = newIndex
             if readIndex == buffer.count {
                 buffer.removeAll(keepingCapacity: buffer.capacity <= 1 << 20)
@@ -65,17 +69,31 @@ public struct EventStreamDecoder: Sendable {
                 buffer.removeFirst(readIndex)
                 readIndex = 0
             }
-            return messages
+            return !stopped
         } catch {
             failure = error
             throw error
         }
     }
 
-    /// Decodes the message starting at `offset`, or returns nil when it is not complete yet.
+    /// Hands every whole message from `offset` on to `body`; returns where the unread bytes start and
+    /// whether `body` asked to stop.
+    private static func decodeAll(
+        _ raw: UnsafeRawBufferPointer, from offset: Int, limit: Int, _ body: (EventStreamMessageView) -> Bool
+    ) throws(EventStreamError) -> (Int, Bool) {
+        var index = offset
+        while let (view, length) = try decodeOne(raw, from: index, limit: limit) {
+            index += length
+            if !body(view) { return (index, true) }
+        }
+        return (index, false)
+    }
+
+    /// Checks the message starting at `offset` (lengths, both checksums, the headers' structure) and
+    /// returns a view of it, or nil when it is not complete yet.
     private static func decodeOne(
         _ raw: UnsafeRawBufferPointer, from offset: Int, limit: Int
-    ) throws(EventStreamError) -> (EventStreamMessage, Int)? {
+    ) throws(EventStreamError) -> (EventStreamMessageView, Int)? {
         let available = raw.count - offset
         guard available >= preludeLength else { return nil }
         let totalLength = Int(readUInt32(raw, offset))
@@ -100,88 +118,21 @@ public struct EventStreamDecoder: Sendable {
         }
         guard available >= totalLength else { return nil }
 
+        // The message checksum covers the prelude too: continue from the prelude's.
         let messageCRC = readUInt32(raw, offset + totalLength - 4)
-        let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: raw[offset..<offset + totalLength - 4]))
+        let computed = CRC32.checksum(
+            UnsafeRawBufferPointer(rebasing: raw[offset + 8..<offset + totalLength - 4]), seed: computedPrelude)
         guard computed == messageCRC else { throw EventStreamError(message: "message checksum mismatch") }
 
         let headersStart = offset + preludeLength
-        let headers = try decodeHeaders(raw, from: headersStart, to: headersStart + headersLength)
+        let headerBytes = UnsafeRawBufferPointer(rebasing: raw[headersStart..<headersStart + headersLength])
         let payloadStart = headersStart + headersLength
-        let payload = [UInt8](UnsafeRawBufferPointer(rebasing: raw[payloadStart..<payloadStart + payloadLength]))
-        return (EventStreamMessage(headers: headers, payload: payload), totalLength)
-    }
-
-    private static func decodeHeaders(
-        _ raw: UnsafeRawBufferPointer, from start: Int, to end: Int
-    ) throws(EventStreamError) -> [EventStreamHeader] {
-        var headers: [EventStreamHeader] = []
-        var index = start
-        func need(_ count: Int) throws(EventStreamError) {
-            guard end - index >= count else { throw EventStreamError(message: "truncated header") }
-        }
-        func text(_ count: Int) throws(EventStreamError) -> String {
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[index..<index + count])
-            guard let s = String(validating: bytes, as: UTF8.self) else {
-                throw EventStreamError(message: "header text is not valid UTF-8")
-            }
-            return s
-        }
-        while index < end {
-            try need(1)
-            let nameLength = Int(raw[index])
-            index += 1
-            guard nameLength > 0 else { throw EventStreamError(message: "empty header name") }
-            try need(nameLength + 1)
-            let name = try text(nameLength)
-            index += nameLength
-            let type = raw[index]
-            index += 1
-            let value: EventStreamHeaderValue
-            switch type {
-            case 0: value = .bool(true)
-            case 1: value = .bool(false)
-            case 2:
-                try need(1)
-                value = .int8(Int8(bitPattern: raw[index]))
-                index += 1
-            case 3:
-                try need(2)
-                value = .int16(Int16(bitPattern: UInt16(raw[index]) << 8 | UInt16(raw[index + 1])))
-                index += 2
-            case 4:
-                try need(4)
-                value = .int32(Int32(bitPattern: readUInt32(raw, index)))
-                index += 4
-            case 5, 8:
-                try need(8)
-                let bits = Int64(bitPattern: UInt64(readUInt32(raw, index)) << 32 | UInt64(readUInt32(raw, index + 4)))
-                value = type == 5 ? .int64(bits) : .timestamp(bits)
-                index += 8
-            case 6, 7:
-                try need(2)
-                let length = Int(UInt16(raw[index]) << 8 | UInt16(raw[index + 1]))
-                index += 2
-                try need(length)
-                if type == 6 {
-                    value = .bytes([UInt8](UnsafeRawBufferPointer(rebasing: raw[index..<index + length])))
-                } else {
-                    value = .string(try text(length))
-                }
-                index += length
-            case 9:
-                try need(16)
-                value = .uuid([UInt8](UnsafeRawBufferPointer(rebasing: raw[index..<index + 16])))
-                index += 16
-            default:
-                throw EventStreamError(message: "unknown header value type \(type) for header '\(name)'")
-            }
-            headers.append(EventStreamHeader(name: name, value: value))
-        }
-        return headers
+        let payload = UnsafeRawBufferPointer(rebasing: raw[payloadStart..<payloadStart + payloadLength])
+        return (try EventStreamMessageView(checking: headerBytes, payload: payload), totalLength)
     }
 
     @inline(__always)
-    private static func readUInt32(_ raw: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
+    static func readUInt32(_ raw: UnsafeRawBufferPointer, _ offset: Int) -> UInt32 {
         UInt32(raw[offset]) << 24 | UInt32(raw[offset + 1]) << 16 | UInt32(raw[offset + 2]) << 8
             | UInt32(raw[offset + 3])
     }
