@@ -134,9 +134,9 @@ import Testing
             let done: @Sendable () -> Void
             init(done: @escaping @Sendable () -> Void) { self.done = done }
             func receive(status: Int, headers: HTTPHeaders) { self.status = status }
-            func receive(body: UnsafeRawBufferPointer) -> Bool {
+            func receive(body: UnsafeRawBufferPointer) -> BodyDisposition {
                 arrivals.append(.now)
-                return true
+                return .consumed
             }
             func complete(_ error: BedrockError?) { done() }
         }
@@ -152,5 +152,58 @@ import Testing
         if let first = consumer.arrivals.first, let last = consumer.arrivals.last {
             #expect(last - first > .milliseconds(300), "bytes were delivered as they came, not at the end")
         }
+    }
+
+    /// Back-pressure: a consumer that pauses gets the same bytes again after `resume`, and a pause longer
+    /// than the idle timeout is not a timeout (the network is not what is slow).
+    @Test func aPausedTransferKeepsItsBytesAndDoesNotTimeOut() async throws {
+        final class Consumer: HTTPResponseConsumer, @unchecked Sendable {
+            // Only the loop thread touches the fields until `done` resumes the test.
+            var body: [UInt8] = []
+            var offers: [[UInt8]] = []
+            var error: BedrockError?
+            let onFirstOffer: @Sendable () -> Void
+            let done: @Sendable () -> Void
+            init(onFirstOffer: @escaping @Sendable () -> Void, done: @escaping @Sendable () -> Void) {
+                self.onFirstOffer = onFirstOffer
+                self.done = done
+            }
+            func receive(status: Int, headers: HTTPHeaders) {}
+            func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
+                offers.append([UInt8](bytes))
+                if offers.count == 1 {
+                    onFirstOffer()
+                    return .pause
+                }
+                body.append(contentsOf: bytes)
+                return .consumed
+            }
+            func complete(_ error: BedrockError?) {
+                self.error = error
+                done()
+            }
+        }
+        let holder = TokenHolder()
+        let consumerBox = Mutex<Consumer?>(nil)
+        let paused = ContinuousClock.now
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let consumer = Consumer(
+                onFirstOffer: {
+                    Task {
+                        try? await Task.sleep(for: .milliseconds(600))
+                        holder.resume()
+                    }
+                },
+                done: { c.resume() })
+            consumerBox.withLock { $0 = consumer }
+            let request = HTTPRequest(method: "GET", url: base + "/slow?n=3&delay=10", idleTimeout: 0.2)
+            _ = holder.set(HTTPTransport.start(request, consumer: consumer))
+        }
+        let consumer = consumerBox.withLock { $0 }!
+        #expect(consumer.error == nil)
+        #expect(String(decoding: consumer.body, as: UTF8.self) == "chunk0;chunk1;chunk2;")
+        #expect(consumer.offers.count >= 2)
+        #expect(Array(consumer.offers[1].prefix(consumer.offers[0].count)) == consumer.offers[0])
+        #expect(ContinuousClock.now - paused > .milliseconds(500))
     }
 }

@@ -55,7 +55,7 @@ enum StandInSupport {
     }
 
     /// Drains a stream, keeping the events and the error (a non-BedrockError is recorded as a failure).
-    static func collect(_ stream: AsyncThrowingStream<ConverseStreamEvent, any Error>) async -> Collected {
+    static func collect(_ stream: ConverseEventStream) async -> Collected {
         var collected = Collected()
         do {
             for try await event in stream {

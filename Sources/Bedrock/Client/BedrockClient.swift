@@ -98,15 +98,16 @@ public final class BedrockClient: Sendable {
         return result
     }
 
-    /// Events as they are decoded. Cancelling the consuming Task (or dropping the stream) aborts the
-    /// HTTP transfer within milliseconds. Errors thrown are BedrockError. A failure before the first event
-    /// is retried like any request; after it, the error ends the stream.
-    public func converseStream(_ request: ConverseRequest) -> AsyncThrowingStream<ConverseStreamEvent, any Error> {
-        let (stream, continuation) = AsyncThrowingStream.makeStream(of: ConverseStreamEvent.self)
+    /// Events as they are decoded (see `ConverseEventStream`). Cancelling the consuming Task (or dropping the
+    /// stream) aborts the HTTP transfer within milliseconds. Errors thrown are BedrockError. A failure before
+    /// the first event is retried like any request; after it, the error ends the stream.
+    public func converseStream(_ request: ConverseRequest) -> ConverseEventStream {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: EventBatch.self)
         let control = TokenHolder()
+        let flow = StreamFlow(control: control)
         let task = Task { [self] in
             do throws(BedrockError) {
-                try await runStream(request, continuation: continuation, control: control)
+                try await runStream(request, continuation: continuation, control: control, flow: flow)
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -118,12 +119,12 @@ public final class BedrockClient: Sendable {
                 task.cancel()
             }
         }
-        return stream
+        return ConverseEventStream(stream: stream, flow: flow)
     }
 
     private func runStream(
-        _ request: ConverseRequest, continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation,
-        control: TokenHolder
+        _ request: ConverseRequest, continuation: AsyncThrowingStream<EventBatch, any Error>.Continuation,
+        control: TokenHolder, flow: StreamFlow
     ) async throws(BedrockError) {
         let endpoint = try endpoint()
         let region = try region()
@@ -139,7 +140,7 @@ public final class BedrockClient: Sendable {
                 credentials: credentials, region: region)
             let outcome = await withCheckedContinuation { (done: CheckedContinuation<StreamOutcome, Never>) in
                 let consumer = EventStreamConsumer(
-                    continuation: continuation, names: names, modelID: request.modelID, region: region
+                    continuation: continuation, flow: flow, names: names, modelID: request.modelID, region: region
                 ) { done.resume(returning: $0) }
                 let token = HTTPTransport.start(httpRequest, consumer: consumer)
                 if control.set(token) { HTTPTransport.cancel(token) }
@@ -235,9 +236,11 @@ enum StreamOutcome: Sendable {
 }
 
 /// Feeds a ConverseStream body to the event-stream decoder as bytes arrive (on the transport's thread) and
-/// yields each decoded event straight into the stream; buffers only an error response's body.
+/// yields the events decoded from each chunk into the stream as one batch; buffers only an error response's
+/// body. Pauses the transfer while the consumer is more than `StreamFlow.pauseBytes` behind.
 final class EventStreamConsumer: HTTPResponseConsumer {
-    private let continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation
+    private let continuation: AsyncThrowingStream<EventBatch, any Error>.Continuation
+    private let flow: StreamFlow
     private let names: ToolNameMap
     private let modelID: String
     private let region: String
@@ -245,16 +248,18 @@ final class EventStreamConsumer: HTTPResponseConsumer {
     private var decoder = EventStreamDecoder()
     private var status = 0
     private var headers = HTTPHeaders()
+    private var requestID: String?
     private var errorBody: [UInt8] = []
     private var yieldedAny = false
     private var sawMessageStop = false
     private var failure: BedrockError?
 
     init(
-        continuation: AsyncThrowingStream<ConverseStreamEvent, any Error>.Continuation, names: ToolNameMap,
+        continuation: AsyncThrowingStream<EventBatch, any Error>.Continuation, flow: StreamFlow, names: ToolNameMap,
         modelID: String, region: String, done: @escaping (StreamOutcome) -> Void
     ) {
         self.continuation = continuation
+        self.flow = flow
         self.names = names
         self.modelID = modelID
         self.region = region
@@ -264,21 +269,26 @@ final class EventStreamConsumer: HTTPResponseConsumer {
     func receive(status: Int, headers: HTTPHeaders) {
         self.status = status
         self.headers = headers
+        requestID = headers["x-amzn-requestid"]
     }
 
-    func receive(body bytes: UnsafeRawBufferPointer) -> Bool {
+    func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
         guard status == 200 else {
             if errorBody.count < 1 << 20 { errorBody.append(contentsOf: bytes) }
-            return true
+            return .consumed
         }
-        let requestID = headers["x-amzn-requestid"]
+        guard flow.admit() else { return .pause }
+        var events: [ConverseStreamEvent] = []
+        events.reserveCapacity(bytes.count / 64)
+        var payloadBytes = 0
         do throws(EventStreamError) {
-            for message in try decoder.feed(bytes) {
+            try decoder.feed(bytes) { message in
                 do throws(BedrockError) {
-                    guard let event = try ConverseStreamEvent.decode(message, requestID: requestID) else { continue }
+                    guard let event = try ConverseStreamEvent.decode(message, requestID: requestID) else { return true }
                     if case .messageStop = event { sawMessageStop = true }
-                    yieldedAny = true
-                    continuation.yield(names.incoming(event))
+                    events.append(names.incoming(event))
+                    payloadBytes += message.payload.count + 16
+                    return true
                 } catch {
                     var e = error
                     if BedrockError.normalized(e.type) == "validation" {
@@ -294,13 +304,17 @@ final class EventStreamConsumer: HTTPResponseConsumer {
             var e = BedrockError.own("StreamCorrupt", "The response stream is corrupt: \(error.message)")
             e.requestID = requestID
             failure = e
-            return false
         }
-        return true
+        // Events decoded before a failure still reach the consumer, ahead of the error.
+        if !events.isEmpty {
+            yieldedAny = true
+            flow.added(payloadBytes)
+            continuation.yield(EventBatch(events: events, bytes: payloadBytes))
+        }
+        return failure == nil ? .consumed : .abort
     }
 
     func complete(_ error: BedrockError?) {
-        let requestID = headers["x-amzn-requestid"]
         if let failure {
             done(.failed(failure, afterEvents: yieldedAny))
         } else if var error {

@@ -9,6 +9,22 @@ public enum ConverseStreamEvent: Sendable, Equatable {
     case messageStop(stopReason: String, additionalModelResponseFields: JSONValue?)
     case metadata(usage: JSONValue, metrics: JSONValue?)
 
+    private static let deltaMembers: [StaticString] = ["contentBlockIndex", "delta"]
+
+    /// Decodes a message while the decoder's view of it is valid. A text or tool-input delta (nearly every
+    /// message of an answer) is read straight from the bytes with `JSONValue.parseSmall`; anything else is
+    /// copied and decoded like a whole message, with the same result.
+    public static func decode(_ view: EventStreamMessageView, requestID: String? = nil) throws(BedrockError)
+        -> ConverseStreamEvent?
+    {
+        guard view.isEvent("contentBlockDelta"),
+            let payload = JSONValue.parseSmallObject(view.payload, keeping: deltaMembers),
+            case .int(let index)? = payload["contentBlockIndex"], index >= 0, index < 1 << 20,
+            let delta = payload["delta"]
+        else { return try decode(view.message, requestID: requestID) }
+        return .contentBlockDelta(index: Int(index), delta: delta)
+    }
+
     /// Decodes one event-stream message. Returns nil for event types it does not know (and so ignores);
     /// throws the BedrockError an `exception` or `error` message carries, or StreamCorrupt for an event
     /// whose payload is not the JSON it should be.
@@ -37,10 +53,12 @@ public enum ConverseStreamEvent: Sendable, Equatable {
         }
 
         guard let eventType = message.header(":event-type")?.stringValue else { return nil }
-        let known = [
-            "messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata",
-        ]
-        guard known.contains(eventType) else { return nil }
+        switch eventType {
+        case "messageStart", "contentBlockStart", "contentBlockDelta", "contentBlockStop", "messageStop", "metadata":
+            break
+        default:
+            return nil
+        }
         let corrupt = { (what: String) -> BedrockError in
             var e = BedrockError.own("StreamCorrupt", "The \(eventType) event \(what)")
             e.requestID = requestID

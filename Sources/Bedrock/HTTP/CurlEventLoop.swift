@@ -18,6 +18,7 @@ final class CurlEventLoop: Sendable {
     private enum Command {
         case add(CurlTransfer)
         case cancel(HTTPCancelToken)
+        case resume(HTTPCancelToken)
     }
 
     private let multi: MultiHandle
@@ -48,6 +49,12 @@ final class CurlEventLoop: Sendable {
     func cancel(_ token: HTTPCancelToken) {
         guard token.cancel() else { return }
         queue.withLock { $0.append(SendableCommand(command: .cancel(token))) }
+        curl_multi_wakeup(multi.handle)
+    }
+
+    /// Resumes the transfer carrying `token` after its consumer paused it.
+    func resume(_ token: HTTPCancelToken) {
+        queue.withLock { $0.append(SendableCommand(command: .resume(token))) }
         curl_multi_wakeup(multi.handle)
     }
 
@@ -87,6 +94,8 @@ final class CurlEventLoop: Sendable {
                         remove(transfer)
                         transfer.finish(error: .cancelled())
                     }
+                case .resume(let token):
+                    for transfer in active.values where transfer.cancelToken === token { transfer.resume() }
                 }
             }
 
@@ -106,7 +115,8 @@ final class CurlEventLoop: Sendable {
             // Our own idle timeout (no byte for idleTimeout seconds, before or after the headers); curl's
             // low-speed limit only counts whole seconds.
             let now = ContinuousClock.Instant.now
-            for transfer in active.values where now - transfer.lastActivity > .seconds(transfer.idleTimeout) {
+            for transfer in active.values
+            where !transfer.paused && now - transfer.lastActivity > .seconds(transfer.idleTimeout) {
                 remove(transfer)
                 let seconds = transfer.idleTimeout.formatted(.number.precision(.fractionLength(0...3)))
                 transfer.finish(error: .own("Timeout", "No data from the endpoint for \(seconds) s"))

@@ -20,6 +20,8 @@ final class CurlTransfer {
     private var headDelivered = false
     private var consumerAborted = false
     private var finished = false
+    /// The consumer paused the transfer; the idle timeout does not run until it resumes.
+    var paused = false
 
     init(request: HTTPRequest, consumer: any HTTPResponseConsumer, cancelToken: HTTPCancelToken) throws(BedrockError) {
         guard let handle = curl_easy_init() else {
@@ -52,6 +54,9 @@ final class CurlTransfer {
         check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
         check(CCurl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        // A fast stream is handed over one buffer at a time, so a larger buffer means fewer hand-overs
+        // (each may wake the consuming task); a slow one still arrives as soon as it is read.
+        check(CCurl_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 64 << 10))
         check(CCurl_easy_setopt_long(handle, CURLOPT_CONNECTTIMEOUT_MS, Int(request.connectTimeout * 1000)))
         if let caBundle = request.caBundle, !caBundle.isEmpty {
             check(CCurl_easy_setopt_string(handle, CURLOPT_CAINFO, caBundle))
@@ -118,15 +123,25 @@ final class CurlTransfer {
         }
     }
 
-    fileprivate func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    fileprivate func bodyBytes(_ bytes: UnsafeRawBufferPointer) -> BodyDisposition {
         lastActivity = .now
-        if cancelToken.isCancelled { return false }
+        if cancelToken.isCancelled { return .abort }
         deliverHeadIfNeeded()
-        if !consumer.receive(body: bytes) {
-            consumerAborted = true
-            return false
+        let disposition = consumer.receive(body: bytes)
+        switch disposition {
+        case .consumed: break
+        case .pause: paused = true
+        case .abort: consumerAborted = true
         }
-        return true
+        return disposition
+    }
+
+    /// After a pause: reading starts again, and libcurl may offer the held bytes from inside this call.
+    func resume() {
+        guard paused else { return }
+        paused = false
+        lastActivity = .now
+        curl_easy_pause(handle, CURLPAUSE_CONT)
     }
 
     fileprivate func progress() -> Bool { !cancelToken.isCancelled }
@@ -216,8 +231,11 @@ private func curlWriteCallback(
     guard let user else { return 0 }
     let transfer = Unmanaged<CurlTransfer>.fromOpaque(user).takeUnretainedValue()
     let length = size * count
-    let ok = transfer.bodyBytes(UnsafeRawBufferPointer(start: data, count: length))
-    return ok ? length : 0
+    switch transfer.bodyBytes(UnsafeRawBufferPointer(start: data, count: length)) {
+    case .consumed: return length
+    case .pause: return Int(CURL_WRITEFUNC_PAUSE)
+    case .abort: return 0
+    }
 }
 
 private func curlHeaderCallback(

@@ -20,6 +20,11 @@ enum HTTPTransport {
         CurlEventLoop.shared.cancel(token)
     }
 
+    /// Resumes the transfer carrying `token` after its consumer paused it.
+    static func resume(_ token: HTTPCancelToken) {
+        CurlEventLoop.shared.resume(token)
+    }
+
     /// Sends `request` and returns the whole response (any status). Cancelling the calling task aborts the
     /// transfer with `Cancelled`. `maxBodyBytes` guards against an endpoint that never stops.
     static func send(_ request: HTTPRequest, maxBodyBytes: Int = 64 << 20) async throws(BedrockError) -> HTTPResponse {
@@ -59,6 +64,11 @@ final class TokenHolder: Sendable {
         }
         if let token { HTTPTransport.cancel(token) }
     }
+
+    /// Resumes the current transfer after its consumer paused it.
+    func resume() {
+        if let token = state.withLock({ $0.token }) { HTTPTransport.resume(token) }
+    }
 }
 
 /// Collects a whole response, then calls `done` once.
@@ -80,13 +90,13 @@ private final class BufferingConsumer: HTTPResponseConsumer {
         self.headers = headers
     }
 
-    func receive(body bytes: UnsafeRawBufferPointer) -> Bool {
+    func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
         if body.count + bytes.count > maxBodyBytes {
             tooLarge = true
-            return false
+            return .abort
         }
         body.append(contentsOf: bytes)
-        return true
+        return .consumed
     }
 
     func complete(_ error: BedrockError?) {

@@ -65,8 +65,18 @@ struct HTTPResponse: Sendable {
 /// (`complete` may come without the others when the transfer fails early).
 protocol HTTPResponseConsumer: AnyObject {
     func receive(status: Int, headers: HTTPHeaders)
-    /// Returns false to abort the transfer (the consumer then learns the outcome from `complete`).
-    func receive(body: UnsafeRawBufferPointer) -> Bool
+    /// What became of the bytes: consumed, left for later (`pause`: the transfer stops reading until
+    /// `HTTPTransport.resume`, then offers the same bytes again), or `abort` (the consumer then learns the
+    /// outcome from `complete`).
+    func receive(body: UnsafeRawBufferPointer) -> BodyDisposition
     /// nil when the body ended normally.
     func complete(_ error: BedrockError?)
+}
+
+/// A consumer's answer to a chunk of the body.
+enum BodyDisposition {
+    case consumed
+    /// Not taken: stop reading from the connection until resumed (back-pressure), then offer it again.
+    case pause
+    case abort
 }
