@@ -3,51 +3,65 @@ import Synchronization
 
 /// Stands between a stream's events and a client that may read more slowly than Bedrock writes.
 ///
-/// The stream loop `push`es notifications and never waits; a sender takes them with `next` and writes
-/// them, waiting for the client as long as it must. While it waits, adjacent text (and tool-input)
-/// deltas of the same content block are merged into the notification already pending, so a client
-/// that falls behind gets fewer, larger `chat/delta`s instead of the server queueing without bound.
-/// A client that keeps up sees every delta as it was decoded.
+/// The stream loop `push`es the notifications of each batch of events and never waits; a sender takes
+/// them with `next` and writes them, waiting for the client as long as it must. Adjacent text (and
+/// tool-input) deltas of the same content block that are pending together are merged into one
+/// notification: those of one batch (events that arrived in one network read) always, and later ones
+/// while the sender waits for the client. So a client that falls behind gets fewer, larger `chat/delta`s
+/// instead of the server queueing without bound, and a fast stream costs one notification per read rather
+/// than per token. Deltas that arrive apart reach a client that keeps up one by one, as they were decoded.
 final class NotificationOutbox: Sendable {
-    struct Item {
-        var method: String
-        var params: JSONObject
-        /// For a mergeable delta: the block index and which member carries the string.
-        var merge: (index: Int64, kind: DeltaKind)?
-        /// The merged string (text or tool input), appended in place and written into `params` when the
-        /// item leaves; nil for an item that is not a mergeable delta.
-        var merged: String?
+    /// What the stream loop hands over: a content block's start, or a delta of one.
+    enum Note {
+        case blockStart(index: Int, start: JSONValue)
+        case delta(index: Int, delta: JSONValue)
+    }
+
+    private struct Item {
+        var note: Note
+        /// For a mergeable delta: which member carries the string.
+        var kind: DeltaKind?
+        /// The merged string (text or tool input), appended in place and written into the delta when the
+        /// item leaves; meaningful only when `deltas` > 1.
+        var merged: String
         /// How many deltas were merged into this item.
         var deltas: Int
     }
 
-    enum DeltaKind: Equatable {
+    private enum DeltaKind: Equatable {
         case text
         case toolInput
     }
 
     private struct State {
         var items: [Item] = []
+        var head = 0
         var finished = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
+    private let sessionID: JSONValue
 
-    /// Queues a notification, merging a delta into a pending one of the same block and kind.
-    func push(method: String, params: JSONObject) {
-        let merge = Self.mergeKey(method: method, params: params)
+    /// `sessionID` goes into every notification (null for an ephemeral chat).
+    init(sessionID: JSONValue) {
+        self.sessionID = sessionID
+    }
+
+    /// Queues notifications, merging each delta into a pending one of the same block and kind.
+    func push(_ notes: [Note]) {
+        guard !notes.isEmpty else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if let merge, let last = state.items.last, let key = last.merge, key.index == merge.index,
-                key.kind == merge.kind
-            {
-                state.items[state.items.count - 1].merged?.append(merge.piece)
-                state.items[state.items.count - 1].deltas += 1
-            } else {
-                state.items.append(
-                    Item(
-                        method: method, params: params, merge: merge.map { ($0.index, $0.kind) },
-                        merged: merge?.piece, deltas: 1))
+            for note in notes {
+                let merge = Self.mergeKey(note)
+                if let merge, state.items.count > state.head, let last = state.items.last, last.kind == merge.kind,
+                    case .delta(let index, _) = last.note, index == merge.index
+                {
+                    state.items[state.items.count - 1].merged.append(merge.piece)
+                    state.items[state.items.count - 1].deltas += 1
+                } else {
+                    state.items.append(Item(note: note, kind: merge?.kind, merged: merge?.piece ?? "", deltas: 1))
+                }
             }
             defer { state.waiter = nil }
             return state.waiter
@@ -74,16 +88,24 @@ final class NotificationOutbox: Sendable {
                 case wait
             }
             let step = state.withLock { state -> Step in
-                if !state.items.isEmpty { return .item(state.items.removeFirst()) }
+                if state.head < state.items.count {
+                    let item = state.items[state.head]
+                    state.head += 1
+                    if state.head == state.items.count {
+                        state.items.removeAll(keepingCapacity: state.items.capacity <= 1024)
+                        state.head = 0
+                    }
+                    return .item(item)
+                }
                 return state.finished ? .done : .wait
             }
             switch step {
-            case .item(let item): return (item.method, Self.materialise(item))
+            case .item(let item): return materialise(item)
             case .done: return nil
             case .wait:
                 await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                     let ready = state.withLock { state -> Bool in
-                        if !state.items.isEmpty || state.finished { return true }
+                        if state.head < state.items.count || state.finished { return true }
                         state.waiter = continuation
                         return false
                     }
@@ -93,11 +115,8 @@ final class NotificationOutbox: Sendable {
         }
     }
 
-    private static func mergeKey(method: String, params: JSONObject) -> (index: Int64, kind: DeltaKind, piece: String)?
-    {
-        guard method == "chat/delta", let index = params["contentBlockIndex"]?.intValue,
-            case .object(let delta)? = params["delta"], delta.count == 1
-        else { return nil }
+    private static func mergeKey(_ note: Note) -> (index: Int, kind: DeltaKind, piece: String)? {
+        guard case .delta(let index, .object(let delta)) = note, delta.count == 1 else { return nil }
         if case .string(let text)? = delta["text"] { return (index, .text, text) }
         if case .object(let tool)? = delta["toolUse"], tool.count == 1, case .string(let input)? = tool["input"] {
             return (index, .toolInput, input)
@@ -105,13 +124,21 @@ final class NotificationOutbox: Sendable {
         return nil
     }
 
-    private static func materialise(_ item: Item) -> JSONObject {
-        guard let merge = item.merge, let joined = item.merged, item.deltas > 1 else { return item.params }
-        var params = item.params
-        switch merge.kind {
-        case .text: params["delta"] = ["text": .string(joined)]
-        case .toolInput: params["delta"] = ["toolUse": ["input": .string(joined)]]
+    private func materialise(_ item: Item) -> (method: String, params: JSONObject) {
+        switch item.note {
+        case .blockStart(let index, let start):
+            return (
+                "chat/blockStart",
+                ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "start": start]
+            )
+        case .delta(let index, var delta):
+            if item.deltas > 1, let kind = item.kind {
+                switch kind {
+                case .text: delta = ["text": .string(item.merged)]
+                case .toolInput: delta = ["toolUse": ["input": .string(item.merged)]]
+                }
+            }
+            return ("chat/delta", ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "delta": delta])
         }
-        return params
     }
 }

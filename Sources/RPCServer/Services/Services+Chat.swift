@@ -237,30 +237,24 @@ extension Services {
 
         // The loop below never waits for the client: notifications go through the outbox, which a
         // sender drains at the client's pace, merging deltas while it waits (see NotificationOutbox).
-        let outbox = NotificationOutbox()
+        let outbox = NotificationOutbox(sessionID: session)
         async let sent: Void = {
             // A cancelled request was answered already: what is still queued is dropped.
             while !Task.isCancelled, let (method, params) = await outbox.next() { await notify(method, params) }
         }()
         do {
-            for try await event in client.converseStream(converse) {
-                assembler.apply(event)
-                switch event {
-                case .contentBlockStart(let index, let start):
-                    outbox.push(
-                        method: "chat/blockStart",
-                        params: [
-                            "sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start,
-                        ])
-                case .contentBlockDelta(let index, let delta):
-                    outbox.push(
-                        method: "chat/delta",
-                        params: [
-                            "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta,
-                        ])
-                default:
-                    break
+            var notes: [NotificationOutbox.Note] = []
+            for try await batch in client.converseStream(converse).batches {
+                for event in batch {
+                    assembler.apply(event)
+                    switch event {
+                    case .contentBlockStart(let index, let start): notes.append(.blockStart(index: index, start: start))
+                    case .contentBlockDelta(let index, let delta): notes.append(.delta(index: index, delta: delta))
+                    default: break
+                    }
                 }
+                outbox.push(notes)
+                notes.removeAll(keepingCapacity: true)
                 if ContinuousClock.now - lastSave >= Self.partialSaveInterval { save("incomplete") }
             }
             // Every notification goes out before the result.
