@@ -121,6 +121,28 @@ import Testing
         #expect(streamed.assembler.usage?["outputTokens"] != nil)
     }
 
+    /// Back-pressure: a consumer that stops taking events holds about `StreamFlow.pauseBytes` of them
+    /// (the transfer pauses), not the whole answer, and gets every token once it reads on.
+    @Test func aConsumerThatFallsBehindPausesTheTransfer() async throws {
+        let standIn = try StandIn.shared()
+        let stream = StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=200000"))
+        var batches = stream.batches.makeAsyncIterator()
+        var tokens = 0
+        func count(_ batch: [ConverseStreamEvent]) {
+            for case .contentBlockDelta(_, let delta) in batch {
+                tokens += delta["text"]?.stringValue == " tok" ? 1 : 0
+            }
+        }
+        count(try #require(try await batches.next()))
+        try await Task.sleep(for: .milliseconds(800))
+        // 200,000 events are about 20 MB; one more chunk than the limit may have been decoded.
+        let held = stream.batches.flow.pendingBytes
+        #expect(held >= StreamFlow.pauseBytes)
+        #expect(held < StreamFlow.pauseBytes + (256 << 10))
+        while let batch = try await batches.next() { count(batch) }
+        #expect(tokens == 200_000)
+    }
+
     @Test func streamException() async throws {
         let standIn = try StandIn.shared()
         let streamed = await StandInSupport.collect(

@@ -88,6 +88,9 @@ final class StreamFlow: Sendable {
         self.control = control
     }
 
+    /// Decoded bytes the consumer has not taken yet.
+    var pendingBytes: Int { state.withLock { $0.pending } }
+
     /// On the transfer's thread, before decoding a chunk: false means pause the transfer now.
     func admit() -> Bool {
         state.withLock { state in
