@@ -120,13 +120,18 @@ extension JSONValue {
         defer { CJansson_decref(root) }
         var flags = size_t(JSON_ENCODE_ANY) | CJansson_real_precision(Int32(max(digits, 1)))
         flags |= pretty ? 2 : size_t(JSON_COMPACT)  // 2 is JSON_INDENT(2)
-        let size = json_dumpb(root, nil, 0, flags)
-        guard size > 0 else { return Array("null".utf8) }
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = json_dumpb(
-                root, buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) }, size,
-                flags)
-        }
+        // One pass through json_dump_callback (json_dumpb would need a second pass to learn the size).
+        let sink = ByteSink()
+        let status = json_dump_callback(
+            root,
+            { bytes, count, context in
+                guard let context else { return -1 }
+                let sink = Unmanaged<ByteSink>.fromOpaque(context).takeUnretainedValue()
+                sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: count))
+                return 0
+            }, Unmanaged.passUnretained(sink).toOpaque(), flags)
+        guard status == 0, !sink.bytes.isEmpty else { return Array("null".utf8) }
+        return sink.bytes
     }
 
     /// The value as a JSON text.
@@ -193,4 +198,9 @@ extension JSONValue {
         }
         return min(needed, 17)
     }
+}
+
+/// Collects json_dump_callback's output; lives only for one `serialized` call.
+private final class ByteSink {
+    var bytes: [UInt8] = []
 }

@@ -48,6 +48,11 @@ public struct ContentLengthFramer: MessageFramer {
         }
     }
 
+    /// The header that goes before a body of `length` bytes.
+    public static func header(length: Int) -> [UInt8] {
+        Array("Content-Length: \(length)\r\n\r\n".utf8)
+    }
+
     public static func encode(_ body: [UInt8]) -> [UInt8] {
         var frame = Array("Content-Length: \(body.count)\r\n\r\n".utf8)
         frame.reserveCapacity(frame.count + body.count)

@@ -363,11 +363,12 @@ public final class JSONRPCServer: Sendable {
 
     // MARK: Writing
 
-    private func frame(_ json: JSONValue) -> [UInt8] {
+    /// The frame as pieces the writer writes in one go (no copy of the body to put a header before it).
+    private func frame(_ json: JSONValue) -> [[UInt8]] {
         let body = json.serialized()
         switch configuration.framing {
-        case .lsp: return ContentLengthFramer.encode(body)
-        case .ndjson: return NDJSONFramer.encode(body)
+        case .lsp: return [ContentLengthFramer.header(length: body.count), body]
+        case .ndjson: return [body, [UInt8(ascii: "\n")]]
         }
     }
 

@@ -1,14 +1,16 @@
 import Foundation
 import Synchronization
 
-/// The one owner of the output stream. Frames are queued whole and written in order by a thread of
-/// its own, so a slow reader never blocks Swift's cooperative pool.
+/// The one owner of the output stream. Frames are queued whole (as pieces: a header and a body) and
+/// written in order by a thread of its own, so a slow reader never blocks Swift's cooperative pool;
+/// everything queued goes out with writev(2), without copying it together first.
 ///
 /// The queue is bounded: when more than `limit` bytes wait, `send` suspends its caller until the
 /// reader catches up (back-pressure), so a client that stops reading cannot make the server grow
 /// without bound. A write error (the reader is gone) closes the writer; later sends are dropped.
 final class OutputWriter: Sendable {
     private struct State {
+        /// Pieces of frames, in order.
         var queue: [[UInt8]] = []
         var queuedBytes = 0
         var waiters: [CheckedContinuation<Void, Never>] = []
@@ -36,8 +38,9 @@ final class OutputWriter: Sendable {
         thread.start()
     }
 
-    /// Queues one frame; while the queue is over its limit, waits for the writer to drain it.
-    func send(_ frame: [UInt8]) async {
+    /// Queues one frame (its pieces are written back to back); while the queue is over its limit, waits
+    /// for the writer to drain it.
+    func send(_ frame: [[UInt8]]) async {
         while !enqueue(frame) {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
@@ -51,17 +54,19 @@ final class OutputWriter: Sendable {
     }
 
     /// Queues a frame without waiting: for answers that must go out at once (cancellation, errors).
-    func sendNow(_ frame: [UInt8]) {
+    func sendNow(_ frame: [[UInt8]]) {
         _ = enqueue(frame, force: true)
     }
 
     /// Adds the frame if the queue has room (or `force`); false means wait and try again.
-    private func enqueue(_ frame: [UInt8], force: Bool = false) -> Bool {
+    private func enqueue(_ frame: [[UInt8]], force: Bool = false) -> Bool {
         let (queued, wakeWriter) = state.withLock { state -> (Bool, Bool) in
             if state.closed { return (true, false) }
             if !force && state.queuedBytes >= limit { return (false, false) }
-            state.queue.append(frame)
-            state.queuedBytes += frame.count
+            for piece in frame where !piece.isEmpty {
+                state.queue.append(piece)
+                state.queuedBytes += piece.count
+            }
             defer { state.writerIdle = false }
             return (true, state.writerIdle)
         }
@@ -95,8 +100,8 @@ final class OutputWriter: Sendable {
             }
             if notify { drained.signal() }
             if idle { wake.wait() }
-            while let frame = next() {
-                if !writeAll(frame) {
+            while let pieces = next() {
+                if !writeAll(pieces) {
                     close()
                     return
                 }
@@ -105,20 +110,16 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// Takes every queued frame, joined, so that one write(2) carries all that is waiting.
-    private func next() -> [UInt8]? {
-        state.withLock { state -> [UInt8]? in
+    /// Takes every queued piece, so that one writev(2) carries all that is waiting.
+    private func next() -> [[UInt8]]? {
+        state.withLock { state -> [[UInt8]]? in
             state.writing = !state.queue.isEmpty
             guard state.writing else { return nil }
             defer {
-                state.queue.removeAll(keepingCapacity: true)
+                state.queue.removeAll(keepingCapacity: state.queue.capacity <= 4096)
                 state.queuedBytes = 0
             }
-            if state.queue.count == 1 { return state.queue[0] }
-            var joined: [UInt8] = []
-            joined.reserveCapacity(state.queuedBytes)
-            for frame in state.queue { joined += frame }
-            return joined
+            return state.queue
         }
     }
 
@@ -144,18 +145,46 @@ final class OutputWriter: Sendable {
         onClose()
     }
 
-    private func writeAll(_ bytes: [UInt8]) -> Bool {
-        bytes.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let written = write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    return false
+    /// IOV_MAX on Linux (a macro Swift does not import).
+    private static let maxVectors = 1024
+
+    /// Writes the pieces in order with writev(2), at most IOV_MAX at a time, resuming after short writes.
+    private func writeAll(_ pieces: [[UInt8]]) -> Bool {
+        var index = 0  // the first piece not yet written in full
+        var offset = 0  // bytes of it already written
+        while index < pieces.count {
+            let batch = min(pieces.count - index, Self.maxVectors)
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(batch)
+            // `pieces` holds the arrays unchanged until this returns, so their storage does not move; empty
+            // pieces were never queued, so every base address exists.
+            for position in index..<index + batch {
+                pieces[position].withUnsafeBytes { raw in
+                    let skip = position == index ? offset : 0
+                    vectors.append(
+                        iovec(
+                            iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip),
+                            iov_len: raw.count - skip))
                 }
-                offset += written
             }
-            return true
+            let written = writev(fd, vectors, Int32(vectors.count))
+            if written < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            var remaining = written
+            while remaining > 0, index < pieces.count {
+                let left = pieces[index].count - offset
+                if remaining >= left {
+                    remaining -= left
+                    index += 1
+                    offset = 0
+                } else {
+                    offset += remaining
+                    remaining = 0
+                }
+            }
         }
+        return true
     }
 }
