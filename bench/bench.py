@@ -195,8 +195,9 @@ class Bench:
         cpu0, t0 = lsp.proc_cpu_seconds(server.pid), time.perf_counter()
         for _ in range(concurrency):
             self.chat(server, "@@tokens=%d" % tokens)
-        deltas, _, _ = lsp.count_stream(server.reader, concurrency)
+        deltas, frames, _ = lsp.count_stream(server.reader, concurrency)
         seconds, cpu = time.perf_counter() - t0, lsp.proc_cpu_seconds(server.pid) - cpu0
+        self.last_frames = frames
         if deltas != tokens * concurrency:
             server.close()
             raise RuntimeError("received %d text deltas, expected %d" % (deltas, tokens * concurrency))
@@ -207,6 +208,7 @@ class Bench:
             deltas, seconds, cpu, server = self.contenox_stream(STREAM_TOKENS)
             server.close()
             self.record("stream.rate", contenox=deltas / seconds)
+            self.note("streamNotificationsPerDelta", self.last_frames / deltas)
             self.record("stream.cpu", contenox=cpu / deltas * 100000)
 
         def peer():
@@ -441,13 +443,16 @@ def summarise(bench, started):
     for key, label in (("spawnFloorMs", "spawn+wait of /bin/true (harness floor), ms"),
                        ("standinCeilingDeltasPerSecond", "stand-in ceiling (raw socket read, no decoding), deltas/s"),
                        ("readerCeilingDeltasPerSecond", "benchmark reader ceiling (pre-recorded frames), deltas/s"),
+                       ("streamNotificationsPerDelta", "chat/delta notifications per text delta in the 200k stream"),
                        ("memory.1m.contenoxDeltasPerSecond", "contenox deltas/s during the 1M stream"),
                        ("memory.1m.peerDeltasPerSecond", "boto3 deltas/s during the 1M stream")):
         if key in context:
             lines.append("- %s: %s" % (label, fmt(context[key])))
     c_rate = measurements["stream.rate"]["contenox"]
     for key, what in (("standinCeilingDeltasPerSecond", "stand-in"), ("readerCeilingDeltasPerSecond", "reader")):
-        if c_rate and key in context and c_rate > 0.8 * context[key]:
+        # The reader ceiling is measured on one frame per delta; coalesced frames cost it far less.
+        uncoalesced = context.get("streamNotificationsPerDelta", 1) > 0.5
+        if c_rate and key in context and c_rate > 0.8 * context[key] and (what == "stand-in" or uncoalesced):
             lines.append("- NOTE: contenox's stream rate is within 20%% of the %s ceiling: the figure is bound "
                          "by the %s, not by contenox." % (what, what))
     if bench.errors:
