@@ -19,6 +19,12 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         for (key, value) in members { self[key] = value }
     }
 
+    /// Members whose keys the caller knows to be distinct (a parser that checked), in order.
+    init(uniqueMembers: [Element]) {
+        members = uniqueMembers
+        if members.count > Self.indexThreshold { rebuildIndex() }
+    }
+
     /// Makes room for `count` members, so that building an object of known size allocates once.
     public mutating func reserveCapacity(_ count: Int) {
         members.reserveCapacity(count)

@@ -84,32 +84,69 @@ private struct SmallReader {
 
     private mutating func object(depth: Int) -> JSONValue? {
         index += 1  // {
-        var object = JSONObject()
-        object.reserveCapacity(4)
+        var members: [JSONObject.Element] = []
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return .object(object)
+            return .object(JSONObject())
         }
+        members.reserveCapacity(4)
+        let keeping = depth == 0 ? self.keeping : nil
         while true {
             skipWhitespace()
-            guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string() else { return nil }
+            guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
+            // A plain key is looked at in place, so a member that is skipped never becomes a String.
+            var key: String?
+            var keep = true
+            if let raw = plainString() {
+                if let keeping { keep = keeping.contains { sameBytes(raw, $0) } }
+                if keep {
+                    key = Self.validated(raw)
+                } else if !Self.isValidUTF8(
+                    UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+                {
+                    return nil
+                }
+            } else {
+                key = string()
+                if let keeping, let key { keep = keeping.contains { Self.equal(key, $0) } }
+            }
+            guard !keep || key != nil else { return nil }
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
-            if depth == 0, let keeping, !keeping.contains(where: { Self.equal(key, $0) }) {
-                guard skip(depth: depth + 1) else { return nil }
+            if keep, let key {
+                guard let member = value(depth: depth + 1), !members.contains(where: { $0.key == key }) else {
+                    return nil
+                }
+                members.append((key, member))
             } else {
-                guard let member = value(depth: depth + 1), object[key] == nil else { return nil }
-                object[key] = member
+                guard skip(depth: depth + 1) else { return nil }
             }
             skipWhitespace()
             guard index < bytes.count else { return nil }
             let separator = bytes[index]
             index += 1
-            if separator == UInt8(ascii: "}") { return .object(object) }
+            if separator == UInt8(ascii: "}") { return .object(JSONObject(uniqueMembers: members)) }
             guard separator == UInt8(ascii: ",") else { return nil }
         }
+    }
+
+    /// At an opening quote: the string's bytes if it has no escapes (its UTF-8 not yet checked), the
+    /// cursor after its closing quote; nil with the cursor unmoved otherwise.
+    private mutating func plainString() -> UnsafeRawBufferPointer? {
+        let start = index + 1
+        var end = start
+        while end < bytes.count {
+            let byte = bytes[end]
+            if byte == UInt8(ascii: "\"") {
+                index = end + 1
+                return UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 { return nil }
+            end += 1
+        }
+        return nil
     }
 
     /// Checks one value as `value` would, without building it.
