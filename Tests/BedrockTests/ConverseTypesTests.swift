@@ -105,6 +105,36 @@ import Testing
             ], payload: Array(payload.utf8))
     }
 
+    /// The fast path (a view of the bytes, parseSmall) and the copying path (jansson) give the same event,
+    /// or the same error, for every kind of delta payload.
+    @Test(arguments: [
+        #"{"contentBlockIndex":0,"delta":{"text":" tok"},"p":"abcdefghijklmnopqrstuvwxyz0123"}"#,
+        #"{"contentBlockIndex":7,"delta":{"text":"a\nb \"c\" \u00e9 \ud83d\ude00 é"}}"#,
+        #"{ "p" : "x" , "delta" : { "text" : "" } , "contentBlockIndex" : 3 }"#,
+        #"{"contentBlockIndex":1,"delta":{"toolUse":{"input":"{\"q\": 1}"}}}"#,
+        #"{"contentBlockIndex":0,"delta":{"reasoningContent":{"text":"hm","signature":"s"}}}"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"x","citation":{}}}"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"x"},"p":1.5}"#,
+        #"{"contentBlockIndex":0.0,"delta":{"text":"x"}}"#,
+        #"{"contentBlockIndex":-1,"delta":{"text":"x"}}"#,
+        #"{"contentBlockIndex":0,"delta":{"text":"x"},"delta":{"text":"y"}}"#,
+        #"{"delta":{"text":"x"}}"#, #"{"contentBlockIndex":0}"#, #"{"contentBlockIndex":0,"delta":{"text":"x"}"#,
+        "[]", "not json",
+    ])
+    func viewAndCopyDecodeAlike(payload: String) throws {
+        let message = Self.event("contentBlockDelta", payload)
+        let copied = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(message) }
+        var viewed: Result<ConverseStreamEvent?, BedrockError>?
+        var decoder = EventStreamDecoder()
+        try EventStreamEncoder.encode(message).withUnsafeBytes { raw in
+            try decoder.feed(raw) { view in
+                viewed = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(view) }
+                return true
+            }
+        }
+        #expect(viewed.map { "\($0)" } == "\(copied)")
+    }
+
     @Test func decodesEvents() throws {
         #expect(
             try ConverseStreamEvent.decode(Self.event("messageStart", #"{"role":"assistant","p":"abc"}"#))
@@ -114,7 +144,7 @@ import Testing
                 Self.event(
                     "contentBlockDelta",
                     #"{"contentBlockIndex":0,"delta":{"text":"Hi"},"p":"x"}"#))
-                == .contentBlockDelta(index: 0, delta: ["text": "Hi"]))
+                == .textDelta(index: 0, text: "Hi"))
         #expect(
             try ConverseStreamEvent.decode(
                 Self.event(

@@ -50,7 +50,7 @@ enum StandInSupport {
                 .joined()
         }
         var deltaCount: Int {
-            events.filter { if case .contentBlockDelta = $0 { return true } else { return false } }.count
+            events.filter { $0.contentDelta != nil }.count
         }
     }
 

@@ -4,10 +4,31 @@ import JSON
 public enum ConverseStreamEvent: Sendable, Equatable {
     case messageStart(role: String)
     case contentBlockStart(index: Int, start: JSONValue)
+    /// A delta that is text and nothing else (`{"text": ...}`): nearly every event of an answer, kept apart
+    /// so that it travels as a String rather than as JSON.
+    case textDelta(index: Int, text: String)
+    /// Every other delta: tool input, reasoning, citations.
     case contentBlockDelta(index: Int, delta: JSONValue)
     case contentBlockStop(index: Int)
     case messageStop(stopReason: String, additionalModelResponseFields: JSONValue?)
     case metadata(usage: JSONValue, metrics: JSONValue?)
+
+    /// Either kind of delta as Converse's JSON, with its block index.
+    public var contentDelta: (index: Int, delta: JSONValue)? {
+        switch self {
+        case .textDelta(let index, let text): return (index, ["text": .string(text)])
+        case .contentBlockDelta(let index, let delta): return (index, delta)
+        default: return nil
+        }
+    }
+
+    /// A delta event: `textDelta` when `delta` is text alone.
+    static func delta(index: Int, _ delta: JSONValue) -> ConverseStreamEvent {
+        if case .object(let object) = delta, object.count == 1, case .string(let text)? = object["text"] {
+            return .textDelta(index: index, text: text)
+        }
+        return .contentBlockDelta(index: index, delta: delta)
+    }
 
     private static let deltaMembers: [StaticString] = ["contentBlockIndex", "delta"]
 
@@ -22,7 +43,7 @@ public enum ConverseStreamEvent: Sendable, Equatable {
             case .int(let index)? = payload["contentBlockIndex"], index >= 0, index < 1 << 20,
             let delta = payload["delta"]
         else { return try decode(view.message, requestID: requestID) }
-        return .contentBlockDelta(index: Int(index), delta: delta)
+        return .delta(index: Int(index), delta)
     }
 
     /// Decodes one event-stream message. Returns nil for event types it does not know (and so ignores);
@@ -80,7 +101,7 @@ public enum ConverseStreamEvent: Sendable, Equatable {
             return .contentBlockStart(index: try index(), start: payload["start"] ?? .object([:]))
         case "contentBlockDelta":
             guard let delta = payload["delta"] else { throw corrupt("has no delta") }
-            return .contentBlockDelta(index: try index(), delta: delta)
+            return .delta(index: try index(), delta)
         case "contentBlockStop":
             return .contentBlockStop(index: try index())
         case "messageStop":
@@ -172,6 +193,8 @@ public struct StreamAssembler: Sendable {
             } else if blocks[index] == nil, !(start.objectValue?.isEmpty ?? true) {
                 blocks[index] = .other(start)
             }
+        case .textDelta(let index, let text):
+            applyText(index: index, text: text)
         case .contentBlockDelta(let index, let delta):
             applyDelta(index: index, delta: delta)
         case .contentBlockStop(let index):
@@ -187,17 +210,21 @@ public struct StreamAssembler: Sendable {
         }
     }
 
+    private mutating func applyText(index: Int, text: String) {
+        switch blocks[index] {
+        case .text?:
+            texts[index, default: ""] += text
+        case nil, .other?:
+            blocks[index] = .text
+            texts[index] = text
+        default:
+            break
+        }
+    }
+
     private mutating func applyDelta(index: Int, delta: JSONValue) {
         if let text = delta["text"]?.stringValue {
-            switch blocks[index] {
-            case .text?:
-                texts[index, default: ""] += text
-            case nil, .other?:
-                blocks[index] = .text
-                texts[index] = text
-            default:
-                break
-            }
+            applyText(index: index, text: text)
         } else if let input = delta["toolUse"]?["input"]?.stringValue {
             if case .toolUse? = blocks[index] {
                 toolInputs[index, default: ""] += input

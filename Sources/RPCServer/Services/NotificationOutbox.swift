@@ -14,11 +14,20 @@ final class NotificationOutbox: Sendable {
     /// What the stream loop hands over: a content block's start, or a delta of one.
     enum Note {
         case blockStart(index: Int, start: JSONValue)
+        /// A delta that is text alone (sent as `delta: {text}`).
+        case text(index: Int, text: String)
         case delta(index: Int, delta: JSONValue)
     }
 
     private struct Item {
         var note: Note
+        /// The block a delta belongs to (nil for a block start).
+        var index: Int? {
+            switch note {
+            case .blockStart: return nil
+            case .text(let index, _), .delta(let index, _): return index
+            }
+        }
         /// For a mergeable delta: which member carries the string.
         var kind: DeltaKind?
         /// The merged string (text or tool input), appended in place and written into the delta when the
@@ -55,7 +64,7 @@ final class NotificationOutbox: Sendable {
             for note in notes {
                 let merge = Self.mergeKey(note)
                 if let merge, state.items.count > state.head, let last = state.items.last, last.kind == merge.kind,
-                    case .delta(let index, _) = last.note, index == merge.index
+                    last.index == merge.index
                 {
                     state.items[state.items.count - 1].merged.append(merge.piece)
                     state.items[state.items.count - 1].deltas += 1
@@ -116,6 +125,7 @@ final class NotificationOutbox: Sendable {
     }
 
     private static func mergeKey(_ note: Note) -> (index: Int, kind: DeltaKind, piece: String)? {
+        if case .text(let index, let text) = note { return (index, .text, text) }
         guard case .delta(let index, .object(let delta)) = note, delta.count == 1 else { return nil }
         if case .string(let text)? = delta["text"] { return (index, .text, text) }
         if case .object(let tool)? = delta["toolUse"], tool.count == 1, case .string(let input)? = tool["input"] {
@@ -130,6 +140,12 @@ final class NotificationOutbox: Sendable {
             return (
                 "chat/blockStart",
                 ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "start": start]
+            )
+        case .text(let index, let text):
+            let merged = item.deltas > 1 ? item.merged : text
+            return (
+                "chat/delta",
+                ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "delta": ["text": .string(merged)]]
             )
         case .delta(let index, var delta):
             if item.deltas > 1, let kind = item.kind {

@@ -249,6 +249,7 @@ extension Services {
                     assembler.apply(event)
                     switch event {
                     case .contentBlockStart(let index, let start): notes.append(.blockStart(index: index, start: start))
+                    case .textDelta(let index, let text): notes.append(.text(index: index, text: text))
                     case .contentBlockDelta(let index, let delta): notes.append(.delta(index: index, delta: delta))
                     default: break
                     }
