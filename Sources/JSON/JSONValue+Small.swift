@@ -134,7 +134,7 @@ private struct SmallReader {
 
     /// At an opening quote: the string's bytes if it has no escapes (its UTF-8 not yet checked), the
     /// cursor after its closing quote; nil with the cursor unmoved otherwise.
-    private mutating func plainString() -> UnsafeRawBufferPointer? {
+    mutating func plainString() -> UnsafeRawBufferPointer? {
         let start = index + 1
         var end = start
         while end < bytes.count {
@@ -150,7 +150,7 @@ private struct SmallReader {
     }
 
     /// Checks one value as `value` would, without building it.
-    private mutating func skip(depth: Int) -> Bool {
+    mutating func skip(depth: Int) -> Bool {
         skipWhitespace()
         guard index < bytes.count else { return false }
         switch bytes[index] {
@@ -377,7 +377,7 @@ private struct SmallReader {
         return String(decoding: utf8, as: UTF8.self)
     }
 
-    private static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         var index = 0
         let count = bytes.count
         // ASCII eight bytes at a time: nearly all of a streamed answer.
@@ -433,6 +433,12 @@ private enum KnownKeys {
     }
 }
 
+extension SmallReader {
+    static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
+        isValidUTF8(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+    }
+}
+
 /// Whether `raw` holds exactly the bytes of `text` (a plain loop: the generic `elementsEqual` showed up in
 /// profiles).
 private func sameBytes(_ raw: UnsafeRawBufferPointer, _ text: StaticString) -> Bool {
@@ -440,4 +446,74 @@ private func sameBytes(_ raw: UnsafeRawBufferPointer, _ text: StaticString) -> B
     let other = text.utf8Start
     for offset in 0..<raw.count where raw[offset] != other[offset] { return false }
     return true
+}
+
+/// Reads a small JSON document in place, for a caller that wants a few values out of it without building
+/// it (the text deltas of a stream: an index and a string). It follows `parseSmall`'s rules: every method
+/// fails (nil or false) at anything `parseSmall` would not take, and the caller then parses the document
+/// with jansson, which decides. Keys with escapes are not taken either.
+public struct JSONSmallCursor {
+    private var reader: SmallReader
+
+    public init(_ bytes: UnsafeRawBufferPointer, maxDepth: Int = 4) {
+        reader = SmallReader(bytes: bytes, maxDepth: maxDepth)
+    }
+
+    /// Reads an object: `member` gets each key's bytes (valid only during the call) with the cursor at its
+    /// value, and must read or skip that value and return true. Duplicate keys are the caller's to notice.
+    public mutating func readObject(_ member: (UnsafeRawBufferPointer, inout JSONSmallCursor) -> Bool) -> Bool {
+        reader.skipWhitespace()
+        guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "{") else { return false }
+        reader.index += 1
+        reader.skipWhitespace()
+        if reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "}") {
+            reader.index += 1
+            return true
+        }
+        while true {
+            reader.skipWhitespace()
+            guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "\""),
+                let key = reader.plainString(), SmallReader.isValidUTF8(key)
+            else { return false }
+            reader.skipWhitespace()
+            guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: ":") else {
+                return false
+            }
+            reader.index += 1
+            guard member(key, &self) else { return false }
+            reader.skipWhitespace()
+            guard reader.index < reader.bytes.count else { return false }
+            let separator = reader.bytes[reader.index]
+            reader.index += 1
+            if separator == UInt8(ascii: "}") { return true }
+            guard separator == UInt8(ascii: ",") else { return false }
+        }
+    }
+
+    public mutating func readString() -> String? {
+        reader.skipWhitespace()
+        guard reader.index < reader.bytes.count, reader.bytes[reader.index] == UInt8(ascii: "\"") else { return nil }
+        return reader.string()
+    }
+
+    public mutating func readInteger() -> Int64? {
+        guard case .int(let value)? = reader.value(depth: reader.maxDepth) else { return nil }
+        return value
+    }
+
+    /// Checks the next value without building it.
+    public mutating func skipValue() -> Bool {
+        reader.skip(depth: 1)
+    }
+
+    /// True when only whitespace is left.
+    public mutating func atEnd() -> Bool {
+        reader.skipWhitespace()
+        return reader.index == reader.bytes.count
+    }
+
+    /// Whether a key's bytes spell `name`.
+    public static func key(_ bytes: UnsafeRawBufferPointer, is name: StaticString) -> Bool {
+        sameBytes(bytes, name)
+    }
 }

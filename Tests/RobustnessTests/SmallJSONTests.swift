@@ -1,3 +1,4 @@
+import Bedrock
 import JSON
 import Testing
 
@@ -88,5 +89,40 @@ import Testing
         }
         // Most generated documents have no doubles, so most should take the fast path.
         #expect(answered > RandomInputTests.iterations)
+    }
+
+    /// Streamed delta payloads, generated and mutated: the event decoded from a view of the bytes (the
+    /// jansson-free path) is the event decoded from a copy (jansson), or the same error.
+    @Test func deltaEventsDecodeAlikeFromViewsAndCopies() throws {
+        var rng = RandomInputTests.Generator(state: 7)
+        let pieces = [" tok", "é", "\\n", "\\\"", "\\u00e9", "\\ud83d\\ude00", "😀", "\\t", "a", "\\/"]
+        for _ in 0..<RandomInputTests.iterations * 2 {
+            let text = (0..<rng.below(6)).map { _ in pieces[rng.below(pieces.count)] }.joined()
+            var members = [
+                #""contentBlockIndex":\#(rng.below(4))"#, #""delta":{"text":"\#(text)"}"#,
+                #""p":"\#(String(repeating: "x", count: rng.below(40)))""#,
+            ]
+            if rng.below(4) == 0 { members.append(#""extra":[1,{"a":null}]"#) }
+            members.shuffle(using: &rng)
+            var payload = Array(("{" + members.joined(separator: rng.below(2) == 0 ? "," : " , ") + "}").utf8)
+            if rng.below(3) == 0, !payload.isEmpty {
+                payload[rng.below(payload.count)] = Self.structural[rng.below(Self.structural.count)]
+            }
+            let message = EventStreamMessage(
+                headers: [
+                    EventStreamHeader(name: ":message-type", value: .string("event")),
+                    EventStreamHeader(name: ":event-type", value: .string("contentBlockDelta")),
+                ], payload: payload)
+            let copied = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(message) }
+            var viewed: Result<ConverseStreamEvent?, BedrockError>?
+            var decoder = EventStreamDecoder()
+            try EventStreamEncoder.encode(message).withUnsafeBytes { raw in
+                try decoder.feed(raw) { view in
+                    viewed = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(view) }
+                    return true
+                }
+            }
+            #expect(viewed.map { "\($0)" } == "\(copied)", "\(String(decoding: payload, as: UTF8.self))")
+        }
     }
 }

@@ -32,18 +32,51 @@ public enum ConverseStreamEvent: Sendable, Equatable {
 
     private static let deltaMembers: [StaticString] = ["contentBlockIndex", "delta"]
 
-    /// Decodes a message while the decoder's view of it is valid. A text or tool-input delta (nearly every
-    /// message of an answer) is read straight from the bytes with `JSONValue.parseSmall`; anything else is
-    /// copied and decoded like a whole message, with the same result.
+    /// Decodes a message while the decoder's view of it is valid. A text delta (nearly every message of an
+    /// answer) is read straight from the bytes without building any JSON; other deltas with
+    /// `JSONValue.parseSmallObject`; anything else is copied and decoded like a whole message, with the same
+    /// result.
     public static func decode(_ view: EventStreamMessageView, requestID: String? = nil) throws(BedrockError)
         -> ConverseStreamEvent?
     {
-        guard view.isEvent("contentBlockDelta"),
-            let payload = JSONValue.parseSmallObject(view.payload, keeping: deltaMembers),
+        guard view.isEvent("contentBlockDelta") else { return try decode(view.message, requestID: requestID) }
+        if let (index, text) = textDelta(view.payload) { return .textDelta(index: index, text: text) }
+        guard let payload = JSONValue.parseSmallObject(view.payload, keeping: deltaMembers),
             case .int(let index)? = payload["contentBlockIndex"], index >= 0, index < 1 << 20,
             let delta = payload["delta"]
         else { return try decode(view.message, requestID: requestID) }
         return .delta(index: Int(index), delta)
+    }
+
+    /// `{"contentBlockIndex": n, "delta": {"text": "..."}}` plus members nobody reads, in any order; nil for
+    /// anything else.
+    private static func textDelta(_ payload: UnsafeRawBufferPointer) -> (Int, String)? {
+        var cursor = JSONSmallCursor(payload)
+        var index: Int64?
+        var text: String?
+        var sawDelta = false
+        let read =
+            cursor.readObject { key, cursor in
+                if JSONSmallCursor.key(key, is: "contentBlockIndex") {
+                    guard index == nil, let value = cursor.readInteger() else { return false }
+                    index = value
+                    return true
+                }
+                if JSONSmallCursor.key(key, is: "delta") {
+                    guard !sawDelta else { return false }
+                    sawDelta = true
+                    return cursor.readObject { key, cursor in
+                        guard JSONSmallCursor.key(key, is: "text"), text == nil, let value = cursor.readString() else {
+                            return false
+                        }
+                        text = value
+                        return true
+                    }
+                }
+                return cursor.skipValue()
+            } && cursor.atEnd()
+        guard read, let index, index >= 0, index < 1 << 20, let text else { return nil }
+        return (Int(index), text)
     }
 
     /// Decodes one event-stream message. Returns nil for event types it does not know (and so ignores);
