@@ -116,12 +116,16 @@ extension JSONValue {
     /// "0.7". Non-finite doubles, which JSON cannot carry, are written as null.
     public func serialized(pretty: Bool = false) -> [UInt8] {
         var digits = 0
-        guard let root = makeJansson(maxDigits: &digits) else { return Array("null".utf8) }
+        var estimate = 0
+        guard let root = makeJansson(maxDigits: &digits, size: &estimate) else { return Array("null".utf8) }
         defer { CJansson_decref(root) }
         var flags = size_t(JSON_ENCODE_ANY) | CJansson_real_precision(Int32(max(digits, 1)))
         flags |= pretty ? 2 : size_t(JSON_COMPACT)  // 2 is JSON_INDENT(2)
         // One pass through json_dump_callback (json_dumpb would need a second pass to learn the size).
         let sink = ByteSink()
+        // Room for the text as estimated while building the tree, so that a large document (a long
+        // answer) is not copied through a doubling buffer; escapes may still make it grow once.
+        sink.bytes.reserveCapacity(estimate + estimate / 32 + 16)
         let status = json_dump_callback(
             root,
             { bytes, count, context in
@@ -141,7 +145,9 @@ extension JSONValue {
 
     /// Builds a new jansson tree the caller owns; records in `maxDigits` the most
     /// significant digits any double needs to round-trip.
-    private func makeJansson(maxDigits: inout Int) -> UnsafeMutablePointer<json_t>? {
+    /// `size` accumulates a rough length of the compact text.
+    private func makeJansson(maxDigits: inout Int, size: inout Int) -> UnsafeMutablePointer<json_t>? {
+        size += 8
         switch self {
         case .null: return json_null()
         case .bool(let b): return b ? json_true() : json_false()
@@ -149,9 +155,11 @@ extension JSONValue {
         case .double(let d):
             guard d.isFinite else { return json_null() }
             maxDigits = max(maxDigits, Self.significantDigits(d))
+            size += 16
             return json_real(d)
         case .string(let s):
             var s = s
+            size += s.utf8.count
             return s.withUTF8 { utf8 in
                 guard let base = utf8.baseAddress, utf8.count > 0 else { return json_string_nocheck("") }
                 return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
@@ -161,14 +169,17 @@ extension JSONValue {
         case .array(let elements):
             let array = json_array()
             for element in elements {
-                if let child = element.makeJansson(maxDigits: &maxDigits) { json_array_append_new(array, child) }
+                if let child = element.makeJansson(maxDigits: &maxDigits, size: &size) {
+                    json_array_append_new(array, child)
+                }
             }
             return array
         case .object(let members):
             let object = json_object()
             for (key, value) in members {
-                guard let child = value.makeJansson(maxDigits: &maxDigits) else { continue }
+                guard let child = value.makeJansson(maxDigits: &maxDigits, size: &size) else { continue }
                 var key = key
+                size += key.utf8.count
                 key.withUTF8 { utf8 in
                     guard let base = utf8.baseAddress, utf8.count > 0 else {
                         _ = json_object_setn_new_nocheck(object, "", 0, child)
