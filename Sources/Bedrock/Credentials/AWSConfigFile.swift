@@ -7,15 +7,15 @@ import Foundation
 /// of a line after whitespace + `#`/`;`; an indented line after `key =` is a sub-setting of that key (as in
 /// `s3 =\n  max_concurrent_requests = 10`), kept as `key.sub`; an indented line after a value continues it.
 /// Anything unparseable is skipped rather than failing the whole file.
-struct AWSConfigFile: Sendable, Equatable {
+package struct AWSConfigFile: Sendable, Equatable {
     /// Section name (as written between the brackets, trimmed) to its settings.
-    var sections: [String: [String: String]] = [:]
+    package var sections: [String: [String: String]] = [:]
 
-    init(sections: [String: [String: String]] = [:]) {
+    package init(sections: [String: [String: String]] = [:]) {
         self.sections = sections
     }
 
-    init(parsing text: String) {
+    package init(parsing text: String) {
         var current: String?
         var lastKey: String?
         var lastKeyEmpty = false
@@ -81,9 +81,9 @@ struct AWSConfigFile: Sendable, Equatable {
 }
 
 /// The profiles of ~/.aws/config and ~/.aws/credentials, merged as the AWS CLI does.
-struct AWSSharedProfiles: Sendable {
+package struct AWSSharedProfiles: Sendable {
     /// Profile name to settings; credentials-file values win over config-file ones.
-    var profiles: [String: [String: String]]
+    package var profiles: [String: [String: String]]
     var configPath: String
     var credentialsPath: String
 
@@ -102,7 +102,9 @@ struct AWSSharedProfiles: Sendable {
             credentialsPath: credentialsPath)
     }
 
-    init(config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = "") {
+    package init(
+        config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = ""
+    ) {
         var profiles: [String: [String: String]] = [:]
         for (name, settings) in config.sections {
             // [default] and [profile default] both name "default"; [profile X] names X; other sections

@@ -3,7 +3,7 @@ import JSON
 
 /// The two STS calls the chain needs, over the Query protocol (form POST, XML answer).
 /// Endpoint: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else https://sts.<region>.amazonaws.com.
-struct STSClient: Sendable {
+package struct STSClient: Sendable {
     var environment: [String: String]
     var region: String
 
@@ -66,15 +66,23 @@ struct STSClient: Sendable {
             e.message = "STS \(what): \(error.message)"
             throw e
         }
-        let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200 else {
+        return try Self.credentials(
+            fromAnswer: response.status, body: response.body, requestID: response.requestID, what: what)
+    }
+
+    /// The credentials in an STS answer (XML), or the error it reports. Separate from the call so that it
+    /// can be fuzzed.
+    package static func credentials(fromAnswer status: Int, body: [UInt8], requestID: String?, what: String)
+        throws(BedrockError) -> AWSCredentials
+    {
+        let text = String(decoding: body, as: UTF8.self)
+        guard status == 200 else {
             let code =
-                xmlValue("Code", in: text) ?? (try? JSONValue.parse(response.body))?["Error"]?["Code"]?
-                .stringValue ?? "HTTP\(response.status)"
-            let message = xmlValue("Message", in: text) ?? "HTTP \(response.status)"
+                xmlValue("Code", in: text) ?? (try? JSONValue.parse(body))?["Error"]?["Code"]?
+                .stringValue ?? "HTTP\(status)"
+            let message = xmlValue("Message", in: text) ?? "HTTP \(status)"
             var error = BedrockError(
-                type: code, message: "STS \(what): \(message)", httpStatus: response.status,
-                requestID: response.headers["x-amzn-requestid"])
+                type: code, message: "STS \(what): \(message)", httpStatus: status, requestID: requestID)
             if code == "AccessDenied" || code == "InvalidIdentityToken" || code == "ExpiredTokenException" {
                 error.hint = "Check the role's trust policy and the credentials used to assume it"
             }
@@ -92,7 +100,7 @@ struct STSClient: Sendable {
 
 /// The text of the first <tag>...</tag>, XML entities decoded. STS answers are small and flat enough that
 /// this is all the XML we need.
-func xmlValue(_ tag: String, in text: String) -> String? {
+package func xmlValue(_ tag: String, in text: String) -> String? {
     guard let open = text.range(of: "<\(tag)>"),
         let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
     else { return nil }
