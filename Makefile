@@ -53,7 +53,9 @@ sanitize:
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --scratch-path .build-asan --filter '$(ASAN_FILTER)'
 
-# libFuzzer over the byte parsers for FUZZ_SECONDS (scripts/fuzz.sh); crashes land in Fuzz/Crashes.
-FUZZ_SECONDS ?= 20
+# libFuzzer over every parser family (framers, JSON, JSON-RPC, event stream, AWS config files, credential
+# JSON, STS) for FUZZ_SECONDS each (scripts/fuzz.sh); FUZZ_FAMILIES picks some. Crashes land in Fuzz/Crashes.
+FUZZ_SECONDS ?= 5
+FUZZ_FAMILIES ?=
 fuzz:
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_FAMILIES)
