@@ -34,12 +34,13 @@ func awsConfigFiles(_ input: [UInt8]) {
     check(reordered.profiles == profiles.profiles, "profiles depend on the order sections are listed in")
 }
 
-/// INI text that must parse back to `file`: `key=value`, continuation lines indented.
+/// INI text that must parse back to `file`: its sections in its order, `key=value`, continuation lines
+/// indented.
 private func rendered(_ file: AWSConfigFile) -> String {
     var text = ""
-    for (name, settings) in file.sections.sorted(by: { $0.key < $1.key }) {
+    for name in file.order {
         text += "[\(name)]\n"
-        for (key, value) in settings.sorted(by: { $0.key < $1.key }) {
+        for (key, value) in (file.sections[name] ?? [:]).sorted(by: { $0.key < $1.key }) {
             let lines = value.split(separator: "\n", omittingEmptySubsequences: false)
             let first = lines.first.map(String.init) ?? ""
             // "k = #x" would make #x a comment, "k=#x" does not; "k=\u{301}x" would hide the "=" in a
@@ -56,7 +57,7 @@ private func rendered(_ file: AWSConfigFile) -> String {
 private func relisted(_ file: AWSConfigFile) -> AWSConfigFile {
     var sections = [String: [String: String]](minimumCapacity: file.sections.count * 8 + 16)
     for (name, settings) in file.sections.sorted(by: { $0.key > $1.key }) { sections[name] = settings }
-    return AWSConfigFile(sections: sections)
+    return AWSConfigFile(sections: sections, order: file.order)
 }
 
 /// `selector document`: the selector picks credential_process output, an apiKeyEnv blob or a container

@@ -10,9 +10,15 @@ import Foundation
 package struct AWSConfigFile: Sendable, Equatable {
     /// Section name (as written between the brackets, trimmed) to its settings.
     package var sections: [String: [String: String]] = [:]
+    /// The section names in the order they first appear. Two sections can name one profile
+    /// (`[profile dev]` and `[profile  dev]`); the later one's settings win, as in the AWS CLI, and
+    /// the dictionary's own order (which changes from run to run) must not decide.
+    package var order: [String] = []
 
-    package init(sections: [String: [String: String]] = [:]) {
+    /// Sections in `order`, else in name order.
+    package init(sections: [String: [String: String]] = [:], order: [String]? = nil) {
         self.sections = sections
+        self.order = order ?? sections.keys.sorted()
     }
 
     package init(parsing text: String) {
@@ -29,7 +35,10 @@ package struct AWSConfigFile: Sendable, Equatable {
                 let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
                     .trimmingCharacters(in: .whitespaces)
                 current = name
-                if sections[name] == nil { sections[name] = [:] }
+                if sections[name] == nil {
+                    sections[name] = [:]
+                    order.append(name)
+                }
                 lastKey = nil
                 continue
             }
@@ -106,7 +115,8 @@ package struct AWSSharedProfiles: Sendable {
         config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = ""
     ) {
         var profiles: [String: [String: String]] = [:]
-        for (name, settings) in config.sections {
+        for name in config.order {
+            guard let settings = config.sections[name] else { continue }
             // [default] and [profile default] both name "default"; [profile X] names X; other sections
             // ([services x], [sso-session x], ...) are not profiles. A plain [X] in config is ignored, as the CLI does.
             let profile: String
