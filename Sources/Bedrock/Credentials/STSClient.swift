@@ -77,10 +77,10 @@ package struct STSClient: Sendable {
     {
         let text = String(decoding: body, as: UTF8.self)
         guard status == 200 else {
-            let code =
-                xmlValue("Code", in: text) ?? (try? JSONValue.parse(body))?["Error"]?["Code"]?
-                .stringValue ?? "HTTP\(status)"
-            let message = xmlValue("Message", in: text) ?? "HTTP \(status)"
+            // An empty <Code/> must not give an error without a type.
+            let jsonCode = (try? JSONValue.parse(body))?["Error"]?["Code"]?.stringValue
+            let code = nonEmpty(xmlValue("Code", in: text)) ?? nonEmpty(jsonCode) ?? "HTTP\(status)"
+            let message = nonEmpty(xmlValue("Message", in: text)) ?? "HTTP \(status)"
             var error = BedrockError(
                 type: code, message: "STS \(what): \(message)", httpStatus: status, requestID: requestID)
             if code == "AccessDenied" || code == "InvalidIdentityToken" || code == "ExpiredTokenException" {
@@ -88,12 +88,13 @@ package struct STSClient: Sendable {
             }
             throw error
         }
-        guard let accessKey = xmlValue("AccessKeyId", in: text), let secret = xmlValue("SecretAccessKey", in: text)
+        guard let accessKey = nonEmpty(xmlValue("AccessKeyId", in: text)),
+            let secret = nonEmpty(xmlValue("SecretAccessKey", in: text))
         else {
             throw BedrockError.own("InvalidResponse", "STS \(what): the answer holds no credentials")
         }
         return AWSCredentials(
-            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: xmlValue("SessionToken", in: text),
+            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: nonEmpty(xmlValue("SessionToken", in: text)),
             expiration: xmlValue("Expiration", in: text).flatMap(parseAWSDate))
     }
 }
