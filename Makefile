@@ -48,7 +48,7 @@ clean:
 # the framers, SigV4, the event-stream decoder, and the seeded random-input tests. Leak detection is off:
 # what it reports at exit is held by Foundation (ProcessInfo.environment) and the test runner.
 # ThreadSanitizer is not run: Synchronization.Mutex is not instrumented, so every Mutex looks like a race.
-ASAN_FILTER := JSONTests\.|JSONRPCTests\.|SigV4Tests|EventStreamTests|ConverseTypesTests|AWSConfigFileTests|RandomInputTests
+ASAN_FILTER := JSONTests\.|JSONRPCTests\.|SigV4Tests|EventStreamTests|ConverseTypesTests|AWSConfigFileTests|CredentialDocumentTests|RandomInputTests
 sanitize:
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --scratch-path .build-asan --filter '$(ASAN_FILTER)'
