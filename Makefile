@@ -48,12 +48,14 @@ clean:
 # the framers, SigV4, the event-stream decoder, and the seeded random-input tests. Leak detection is off:
 # what it reports at exit is held by Foundation (ProcessInfo.environment) and the test runner.
 # ThreadSanitizer is not run: Synchronization.Mutex is not instrumented, so every Mutex looks like a race.
-ASAN_FILTER := JSONTests\.|JSONRPCTests\.|SigV4Tests|EventStreamTests|ConverseTypesTests|AWSConfigFileTests|RandomInputTests
+ASAN_FILTER := JSONTests\.|JSONRPCTests\.|SigV4Tests|EventStreamTests|ConverseTypesTests|AWSConfigFileTests|CredentialDocumentTests|RandomInputTests
 sanitize:
 	$(SWIFT) build --build-tests -Xswiftc -sanitize=address --scratch-path .build-asan
 	ASAN_OPTIONS=detect_leaks=0:halt_on_error=1 $(SWIFT) test --skip-build --scratch-path .build-asan --filter '$(ASAN_FILTER)'
 
-# libFuzzer over the byte parsers for FUZZ_SECONDS (scripts/fuzz.sh); crashes land in Fuzz/Crashes.
-FUZZ_SECONDS ?= 20
+# libFuzzer over every parser family (framers, JSON, JSON-RPC, event stream, AWS config files, credential
+# JSON, STS) for FUZZ_SECONDS each (scripts/fuzz.sh); FUZZ_FAMILIES picks some. Crashes land in Fuzz/Crashes.
+FUZZ_SECONDS ?= 5
+FUZZ_FAMILIES ?=
 fuzz:
-	scripts/fuzz.sh $(FUZZ_SECONDS)
+	scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_FAMILIES)

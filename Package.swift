@@ -21,7 +21,9 @@ let package = Package(
         .target(name: "RPCServer", dependencies: ["JSON", "JSONRPC", "Bedrock", "CSQLite"]),
         .executableTarget(
             name: "contenox",
-            dependencies: ["RPCServer", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "RPCServer", "JSON", "Bedrock", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
 
         // libFuzzer target for the byte parsers (scripts/fuzz.sh builds it with -DFUZZING and

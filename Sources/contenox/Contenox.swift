@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bedrock
 import Foundation
 import RPCServer
 
@@ -30,8 +31,8 @@ func printError(_ line: String) {
     FileHandle.standardError.write(Data((line + "\n").utf8))
 }
 
-func openServices() -> Services {
-    Services(environment: ProcessInfo.processInfo.environment)
+func openServices(clientOptions: BedrockClient.Options = .init()) -> Services {
+    Services(environment: ProcessInfo.processInfo.environment, clientOptions: clientOptions)
 }
 
 /// Runs a service call, reporting its failure the one way.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Bedrock
 import Foundation
 import RPCServer
 
@@ -15,9 +16,13 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "error, warn, info or debug (default: $CONTENOX_LOG, else warn). Logs go to stderr.")
     var logLevel: String?
 
+    @Option(help: "Seconds Bedrock may send nothing (before or during an answer) before a chat fails with Timeout.")
+    var idleTimeout: Double = BedrockClient.Options().idleTimeout
+
     func validate() throws {
         guard Framing(rawValue: framing) != nil else { throw ValidationError("--framing must be lsp or ndjson") }
         guard maxMessageBytes >= 1024 else { throw ValidationError("--max-message-bytes must be at least 1024") }
+        guard idleTimeout > 0, idleTimeout.isFinite else { throw ValidationError("--idle-timeout must be positive") }
         if let level = logLevel ?? ProcessInfo.processInfo.environment["CONTENOX_LOG"], Logger.Level(name: level) == nil
         {
             throw ValidationError("log level must be one of error, warn, info, debug")
@@ -27,7 +32,9 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let levelName = logLevel ?? ProcessInfo.processInfo.environment["CONTENOX_LOG"] ?? "warn"
         let logger = Logger(level: Logger.Level(name: levelName) ?? .warn)
-        let services = openServices()
+        var clientOptions = BedrockClient.Options()
+        clientOptions.idleTimeout = idleTimeout
+        let services = openServices(clientOptions: clientOptions)
         var configuration = JSONRPCServer.Configuration()
         configuration.framing = Framing(rawValue: framing)!
         configuration.maxMessageBytes = maxMessageBytes

@@ -71,6 +71,28 @@ import Testing
         #expect(profiles.profiles["s"] == nil)
     }
 
+    /// Found by the fuzzer: two sections naming one profile were merged in the dictionary's order, which
+    /// changes from run to run. The later section in the file wins.
+    @Test(arguments: [
+        ("[profile a]\nk = 1\nj = 1\n[profile  a]\nk = 2\n", "a", "2"),
+        ("[profile  a]\nk = 2\n[profile a]\nk = 1\nj = 1\n", "a", "1"),
+        ("[profile\ta]\nk = 3\n[profile a]\nk = 1\nj = 1\n[profile  a]\nk = 2\n", "a", "2"),
+        // [profile default] wins over [default] wherever it is.
+        ("[profile default]\nk = 1\nj = 1\n[default]\nk = 2\n", "default", "1"),
+        ("[default]\nk = 2\nj = 1\n[profile default]\nk = 1\n", "default", "1"),
+    ])
+    func sectionsNamingOneProfileMergeInFileOrder(text: String, profile: String, value: String) {
+        let config = AWSConfigFile(parsing: text)
+        for _ in 0..<20 {
+            // A dictionary of another capacity lists the sections in another order; the order kept must win.
+            var relisted = [String: [String: String]](minimumCapacity: Int.random(in: 2...64))
+            for (name, settings) in config.sections.shuffled() { relisted[name] = settings }
+            let profiles = AWSSharedProfiles(
+                config: AWSConfigFile(sections: relisted, order: config.order), credentials: AWSConfigFile())
+            #expect(profiles.profiles[profile] == ["k": value, "j": "1"], "\(text)")
+        }
+    }
+
     @Test(arguments: [
         ([String: String](), "default", false),
         (["AWS_PROFILE": "a", "AWS_DEFAULT_PROFILE": "b"], "a", true),

@@ -179,6 +179,34 @@ import Testing
             "\(String(describing: streamed.error))")
     }
 
+    /// A TCP reset mid-stream (not a clean close): what arrived before it is kept, the error says reset.
+    @Test func resetConnectionIsATypedError() async throws {
+        let standIn = try StandIn.start()  // its own, as for the cut: the time bound must not include others' load
+        defer { standIn.stop() }
+        let start = ContinuousClock.now
+        let streamed = await StandInSupport.collect(
+            StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@reset-after=3")))
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(streamed.deltaCount == 3)
+        #expect(streamed.error?.type == "ConnectionFailed")
+        #expect(streamed.error?.message.localizedCaseInsensitiveContains("reset") == true, "\(streamed.error!)")
+        #expect(streamed.error?.hint.isEmpty == false)
+    }
+
+    @Test func garbageInsteadOfAnAnswerIsConnectionFailed() async throws {
+        let standIn = try StandIn.shared()
+        let client = StandInSupport.client(standIn, options: StandInSupport.options(maxAttempts: 1))
+        do {
+            _ = try await client.converse(StandInSupport.request("x @@garbage-reply"))
+            Issue.record("expected ConnectionFailed")
+        } catch {
+            #expect(error.type == "ConnectionFailed")
+        }
+        let streamed = await StandInSupport.collect(client.converseStream(StandInSupport.request("x @@garbage-reply")))
+        #expect(streamed.events.isEmpty)
+        #expect(streamed.error?.type == "ConnectionFailed")
+    }
+
     // The stall tests use a stand-in of their own: on the shared one, other tests' load (the stand-in is one
     // Python process) delayed them by seconds. The stall is twice the bound, so passing proves the idle
     // timeout fired rather than the stall ending.

@@ -5,7 +5,8 @@ import TestSupport
 import Testing
 
 /// `contenox serve` against clients and networks that misbehave: each case ends in a clear error within
-/// its time, the server keeps serving, memory stays bounded, and sessions keep what arrived.
+/// its time, the server keeps serving (the same server answers another chat correctly), memory stays
+/// bounded, and sessions keep what arrived.
 @Suite(.serialized) struct MisbehaviourTests {
     static func environment(home: TemporaryHome, extra: [String: String] = [:]) -> [String: String] {
         var environment = [
@@ -17,13 +18,16 @@ import Testing
         return environment
     }
 
-    /// A home whose default backend is `url` (the shared stand-in when nil).
+    /// A home whose default backend is `url` (the shared stand-in when nil), and a backend `healthy` on the
+    /// shared stand-in for the chat that shows the server still serves after a fault.
     static func home(url: String? = nil, extra: [String: String] = [:]) throws -> (TemporaryHome, [String: String]) {
         let home = try TemporaryHome()
         let environment = Self.environment(home: home, extra: extra)
-        let target = try url ?? StandIn.shared().baseURL
+        let standIn = try StandIn.shared().baseURL
+        let target = url ?? standIn
         for arguments in [
             ["backend", "add", "b", "--type", "bedrock", "--url", target, "--region", "us-east-1"],
+            ["backend", "add", "healthy", "--type", "bedrock", "--url", standIn, "--region", "us-east-1"],
             ["config", "set", "default-provider", "b"], ["config", "set", "default-model", "amazon.nova-lite-v1:0"],
         ] {
             let result = try runContenox(arguments, home: home.store, environment: environment)
@@ -36,6 +40,37 @@ import Testing
         let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
         let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
         return Double(line.split(separator: " ").dropFirst().first ?? "0").map { $0 / 1024 } ?? 0
+    }
+
+    /// The same server answers another chat correctly after a fault (on the `healthy` backend).
+    static func expectAnotherChat(_ server: ServerHarness, id: Int64 = 99) async throws {
+        server.writer.request(
+            .int(id), "chat/stream", ["prompt": "still there?", "backend": "healthy", "ephemeral": true])
+        let response = try await server.collector.response(id: .int(id), timeout: 60)
+        let text = response["result"]?["message"]?["content"]?[0]?["text"]
+        #expect(text == "Echo: still there?", "\(response.jsonString)")
+    }
+
+    /// The messages of the session `id` (the only session of a fresh home when nil).
+    static func sessionMessages(_ server: ServerHarness, id: JSONValue? = nil) async throws -> [JSONValue] {
+        var sessionID = id
+        if sessionID == nil {
+            server.writer.request(90, "session/list")
+            let sessions = try await server.collector.response(id: 90)["result"]?["sessions"]?.arrayValue ?? []
+            #expect(sessions.count == 1)
+            sessionID = sessions.first?["sessionId"]
+        }
+        server.writer.request(91, "session/get", ["sessionId": try #require(sessionID)])
+        let response = try await server.collector.response(id: 91, timeout: 60)
+        return response["result"]?["session"]?["messages"]?.arrayValue ?? []
+    }
+
+    /// A chat that failed before anything arrived: the session holds the user's turn alone.
+    static func expectOnlyTheUserTurn(_ server: ServerHarness, prompt: String) async throws {
+        let messages = try await Self.sessionMessages(server)
+        #expect(messages.count == 1)
+        #expect(messages.first?["role"] == "user")
+        #expect(messages.first?["content"]?[0]?["text"] == .string(prompt))
     }
 
     @Test(arguments: [
@@ -51,8 +86,8 @@ import Testing
         #expect(response["error"]?["data"]?["type"] == .string(type), "\(response.jsonString)")
         #expect(response["error"]?["data"]?["hint"]?.stringValue?.isEmpty == false)
         #expect(ContinuousClock.now - started < .seconds(30))
-        server.writer.request(2, "config/get")
-        #expect(try await server.collector.response(id: 2)["result"] != nil)
+        try await Self.expectOnlyTheUserTurn(server, prompt: "hi")
+        try await Self.expectAnotherChat(server)
     }
 
     @Test func aSelfSignedCertificateIsRefused() async throws {
@@ -100,40 +135,130 @@ import Testing
         let (home, environment) = try Self.home(url: "https://127.0.0.1:\(port)")
         let contenox = try ServerHarness(home: home.store, environment: environment)
         try await contenox.initialize()
+        let started = ContinuousClock.now
         contenox.writer.request(1, "chat/stream", ["prompt": "hi"])
         let response = try await contenox.collector.response(id: 1, timeout: 60)
         #expect(response["error"]?["data"]?["type"] == "ConnectionFailed", "\(response.jsonString)")
         let message = (response["error"]?["message"]?.stringValue ?? "").lowercased()
         #expect(message.contains("certificate") || message.contains("ssl") || message.contains("tls"), "\(message)")
+        #expect(ContinuousClock.now - started < .seconds(30))
+        try await Self.expectOnlyTheUserTurn(contenox, prompt: "hi")
+        try await Self.expectAnotherChat(contenox)
     }
 
-    @Test(arguments: ["@@garbage-after=3", "@@bad-crc-after=3", "@@cut-after=3", "@@stream-exception=3"])
-    func brokenStreamsEndInATypedErrorAndKeepWhatArrived(directive: String) async throws {
+    /// A fault the stand-in injects into one chat.
+    struct Fault: Sendable, CustomStringConvertible {
+        var directive: String
+        /// The error types that may end the chat.
+        var types: [String]
+        /// Whether deltas arrive before the fault; the session then holds an incomplete answer.
+        var deltasFirst = true
+        /// What the error message must say, e.g. that the connection was reset rather than closed.
+        var says = ""
+        var serveArguments: [String] = []
+        /// The chat must have failed within this time.
+        var within: Duration = .seconds(30)
+        var description: String { directive }
+    }
+
+    static let faults: [Fault] = [
+        .init(directive: "@@garbage-after=3", types: ["StreamCorrupt"]),
+        .init(directive: "@@bad-crc-after=3", types: ["StreamCorrupt"]),
+        // A clean close (FIN) mid-stream, and a reset (RST) mid-stream.
+        .init(directive: "@@cut-after=3", types: ["ConnectionFailed", "StreamCorrupt"]),
+        .init(directive: "@@reset-after=3", types: ["ConnectionFailed"], says: "reset"),
+        .init(directive: "@@stream-exception=3", types: ["modelStreamErrorException"]),
+        // Stalls of 15 s against an idle timeout of 1 s: failing well within the stall proves the timeout
+        // fired. Before the headers the client retries (three attempts with backoff), hence the 12 s.
+        .init(
+            directive: "@@stall-ms=15000", types: ["Timeout"], serveArguments: ["--idle-timeout", "1"],
+            within: .seconds(10)),
+        .init(
+            directive: "@@stall-before-ms=15000", types: ["Timeout"], deltasFirst: false,
+            serveArguments: ["--idle-timeout", "1"], within: .seconds(12)),
+        .init(directive: "@@garbage-reply", types: ["ConnectionFailed"], deltasFirst: false),
+    ]
+
+    @Test(arguments: faults)
+    func faultsEndInATypedErrorAndKeepWhatArrived(fault: Fault) async throws {
         let (home, environment) = try Self.home()
-        let server = try ServerHarness(home: home.store, environment: environment)
+        let server = try ServerHarness(home: home.store, arguments: fault.serveArguments, environment: environment)
         try await server.initialize()
-        server.writer.request(1, "chat/stream", ["prompt": .string("x @@tokens=10 @@delay-ms=5 \(directive)")])
+        let prompt = "x @@tokens=10 @@delay-ms=5 \(fault.directive)"
+        let started = ContinuousClock.now
+        server.writer.request(1, "chat/stream", ["prompt": .string(prompt)])
         let response = try await server.collector.response(id: 1, timeout: 60)
+        let elapsed = ContinuousClock.now - started
+        #expect(elapsed < fault.within, "took \(elapsed)")
         let type = response["error"]?["data"]?["type"]?.stringValue ?? ""
-        #expect(
-            ["StreamCorrupt", "ConnectionFailed", "modelStreamErrorException"].contains(type), "\(response.jsonString)")
-        let sessionID = try #require(
-            server.collector.messages.first { $0["method"] == "chat/delta" }?["params"]?["sessionId"])
-        server.writer.request(2, "session/get", ["sessionId": sessionID])
-        let messages = try await server.collector.response(id: 2)["result"]?["session"]?["messages"]?.arrayValue ?? []
-        #expect(messages.count == 2)
-        #expect(messages.last?["status"] == "incomplete")
-        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.hasPrefix(" tok") == true)
+        #expect(fault.types.contains(type), "\(response.jsonString)")
+        let message = response["error"]?["message"]?.stringValue ?? ""
+        #expect(fault.says.isEmpty || message.localizedCaseInsensitiveContains(fault.says), "\(message)")
+        #expect(response["error"]?["data"]?["hint"]?.stringValue?.isEmpty == false)
+
+        let deltas = server.collector.take { $0["method"] == "chat/delta" }
+        if fault.deltasFirst {
+            let sessionID = try #require(deltas.first?["params"]?["sessionId"])
+            let messages = try await Self.sessionMessages(server, id: sessionID)
+            #expect(messages.count == 2)
+            #expect(messages.last?["status"] == "incomplete")
+            // Whatever the client was sent is in the session (which may hold more: the server stops
+            // notifying once the request has failed).
+            let saved = messages.last?["content"]?[0]?["text"]?.stringValue ?? ""
+            let sent = deltas.compactMap { $0["params"]?["delta"]?["text"]?.stringValue }.joined()
+            #expect(saved.hasPrefix(" tok") && saved.hasPrefix(sent), "saved \(saved), sent \(sent)")
+        } else {
+            #expect(deltas.isEmpty)
+            try await Self.expectOnlyTheUserTurn(server, prompt: prompt)
+        }
+        try await Self.expectAnotherChat(server)
     }
 
-    @Test func aTwentyMiBEventArrivesWhole() async throws {
+    @Test func aTwentyMiBEventArrivesWholeAndIsSaved() async throws {
         let (home, environment) = try Self.home()
         let server = try ServerHarness(home: home.store, environment: environment)
         try await server.initialize()
-        server.writer.request(1, "chat/stream", ["prompt": "x @@big-event=20971520", "ephemeral": true])
+        server.writer.request(1, "chat/stream", ["prompt": "x @@big-event=20971520"])
         let response = try await server.collector.response(id: 1, timeout: 120)
         let text = response["result"]?["message"]?["content"]?[0]?["text"]?.stringValue ?? ""
         #expect(text.utf8.count == 20_971_520)
+        let messages = try await Self.sessionMessages(server, id: response["result"]?["sessionId"])
+        #expect(messages.last?["status"] == "complete")
+        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.utf8.count == 20_971_520)
+        try await Self.expectAnotherChat(server)
+    }
+
+    /// 10^6 events through `contenox serve`: the whole text arrives in the deltas and the result, and the
+    /// saved session holds it.
+    @Test func aMillionEventsArriveWholeAndAreSaved() async throws {
+        let (home, environment) = try Self.home()
+        let server = try ServerHarness(home: home.store, environment: environment)
+        try await server.initialize()
+        let started = ContinuousClock.now
+        server.writer.request(1, "chat/stream", ["prompt": "x @@tokens=1000000"])
+        var deltaBytes = 0
+        func takeDeltas() {
+            for delta in server.collector.take(where: { $0["method"] == "chat/delta" }) {
+                deltaBytes += delta["params"]?["delta"]?["text"]?.stringValue?.utf8.count ?? 0
+            }
+        }
+        var response: JSONValue?
+        while response == nil {
+            takeDeltas()
+            response = server.collector.take { $0["id"] == 1 }.first
+            try #require(ContinuousClock.now - started < .seconds(600), "no answer after \(deltaBytes) bytes of deltas")
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        takeDeltas()
+        let result = try #require(response?["result"], "\(response?.jsonString ?? "")")
+        #expect(result["message"]?["content"]?[0]?["text"]?.stringValue?.utf8.count == 4_000_000)
+        #expect(result["usage"]?["outputTokens"] == 1_000_000)
+        #expect(deltaBytes == 4_000_000)
+        let messages = try await Self.sessionMessages(server, id: result["sessionId"])
+        #expect(messages.count == 2)
+        #expect(messages.last?["status"] == "complete")
+        #expect(messages.last?["content"]?[0]?["text"]?.stringValue?.utf8.count == 4_000_000)
+        try await Self.expectAnotherChat(server)
     }
 
     /// A client that stops reading: the server stops at its output bound instead of queueing the stream.

@@ -200,6 +200,16 @@ public final class MessageCollector: Sendable {
     public func nextMessage(timeout: Double = 20) async throws -> JSONValue {
         try await next(timeout: timeout) { _ in true }
     }
+
+    /// Removes and returns, without waiting, every queued message satisfying `match`: a long stream's
+    /// notifications can be consumed as they come instead of piling up (and slowing every `next`).
+    public func take(where match: (JSONValue) -> Bool) -> [JSONValue] {
+        state.received.withLock { queue in
+            let taken = queue.filter(match)
+            if !taken.isEmpty { queue.removeAll(where: match) }
+            return taken
+        }
+    }
 }
 
 public enum HarnessFraming: String, Sendable { case lsp, ndjson }

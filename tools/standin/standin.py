@@ -586,6 +586,8 @@ class Handler(BaseHTTPRequestHandler):
         self.resolve_model(model_id)
         directives, tokens, tool, cleaned, input_tokens = self.plan(request)
         self.pre_failures(directives)
+        if "garbage-reply" in directives:
+            return self.garbage_reply()
         if streaming:
             return self.stream(directives, tokens, tool, cleaned, input_tokens)
         content = []
@@ -613,6 +615,22 @@ class Handler(BaseHTTPRequestHandler):
         except OSError:
             return True
 
+    def reset(self):
+        """Ends the connection with a TCP RST instead of a FIN: SO_LINGER with a zero timeout, then close.
+        rfile holds a reference to the socket, which would keep it open, so it is closed first; wfile writes
+        straight to the socket and holds none."""
+        self.wfile.flush()
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.rfile.close()
+        self.connection.close()
+        self.close_connection = True
+
+    def garbage_reply(self):
+        """Bytes that are no HTTP response at all, then an ordinary close."""
+        self.wfile.write(b"\x00\xff garbage, not HTTP \x1b[0m" + bytes(random.getrandbits(8) for _ in range(200)))
+        self.wfile.flush()
+        self.close_connection = True
+
     def write_chunk(self, data):
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
@@ -639,6 +657,7 @@ class Handler(BaseHTTPRequestHandler):
         delay = int(directives.get("delay-ms", 0)) / 1000
         timestamps = "timestamps" in directives
         cut_after = int(directives["cut-after"]) if "cut-after" in directives else None
+        reset_after = int(directives["reset-after"]) if "reset-after" in directives else None
         bad_crc_after = int(directives["bad-crc-after"]) if "bad-crc-after" in directives else None
         garbage_after = int(directives["garbage-after"]) if "garbage-after" in directives else None
         exception_after = int(directives["stream-exception"]) if "stream-exception" in directives else None
@@ -663,9 +682,9 @@ class Handler(BaseHTTPRequestHandler):
             self.write_chunk(event_frame("contentBlockStop", {"contentBlockIndex": index}))
             stop_reason = "tool_use"
         else:
-            fast = (delay == 0 and not timestamps and cut_after is None and bad_crc_after is None
-                    and garbage_after is None and exception_after is None and stall_ms == 0 and len(tokens) > 64
-                    and len(set(tokens)) == 1)
+            fast = (delay == 0 and not timestamps and cut_after is None and reset_after is None
+                    and bad_crc_after is None and garbage_after is None and exception_after is None
+                    and stall_ms == 0 and len(tokens) > 64 and len(set(tokens)) == 1)
             if fast:
                 # One pre-encoded frame written many times per chunk: the benchmark's firehose.
                 frame = event_frame("contentBlockDelta", {"contentBlockIndex": index, "delta": {"text": tokens[0]}})
@@ -680,6 +699,9 @@ class Handler(BaseHTTPRequestHandler):
                         self.wfile.flush()
                         self.connection.shutdown(socket.SHUT_RDWR)
                         self.close_connection = True
+                        return
+                    if sent == reset_after:
+                        self.reset()
                         return
                     if sent == exception_after:
                         self.write_chunk(exception_frame("modelStreamErrorException",

@@ -7,15 +7,21 @@ import Foundation
 /// of a line after whitespace + `#`/`;`; an indented line after `key =` is a sub-setting of that key (as in
 /// `s3 =\n  max_concurrent_requests = 10`), kept as `key.sub`; an indented line after a value continues it.
 /// Anything unparseable is skipped rather than failing the whole file.
-struct AWSConfigFile: Sendable, Equatable {
+package struct AWSConfigFile: Sendable, Equatable {
     /// Section name (as written between the brackets, trimmed) to its settings.
-    var sections: [String: [String: String]] = [:]
+    package var sections: [String: [String: String]] = [:]
+    /// The section names in the order they first appear. Two sections can name one profile
+    /// (`[profile dev]` and `[profile  dev]`); the later one's settings win, as in the AWS CLI, and
+    /// the dictionary's own order (which changes from run to run) must not decide.
+    package var order: [String] = []
 
-    init(sections: [String: [String: String]] = [:]) {
+    /// Sections in `order`, else in name order.
+    package init(sections: [String: [String: String]] = [:], order: [String]? = nil) {
         self.sections = sections
+        self.order = order ?? sections.keys.sorted()
     }
 
-    init(parsing text: String) {
+    package init(parsing text: String) {
         var current: String?
         var lastKey: String?
         var lastKeyEmpty = false
@@ -29,7 +35,10 @@ struct AWSConfigFile: Sendable, Equatable {
                 let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
                     .trimmingCharacters(in: .whitespaces)
                 current = name
-                if sections[name] == nil { sections[name] = [:] }
+                if sections[name] == nil {
+                    sections[name] = [:]
+                    order.append(name)
+                }
                 lastKey = nil
                 continue
             }
@@ -81,9 +90,9 @@ struct AWSConfigFile: Sendable, Equatable {
 }
 
 /// The profiles of ~/.aws/config and ~/.aws/credentials, merged as the AWS CLI does.
-struct AWSSharedProfiles: Sendable {
+package struct AWSSharedProfiles: Sendable {
     /// Profile name to settings; credentials-file values win over config-file ones.
-    var profiles: [String: [String: String]]
+    package var profiles: [String: [String: String]]
     var configPath: String
     var credentialsPath: String
 
@@ -102,9 +111,12 @@ struct AWSSharedProfiles: Sendable {
             credentialsPath: credentialsPath)
     }
 
-    init(config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = "") {
+    package init(
+        config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = ""
+    ) {
         var profiles: [String: [String: String]] = [:]
-        for (name, settings) in config.sections {
+        for name in config.order {
+            guard let settings = config.sections[name] else { continue }
             // [default] and [profile default] both name "default"; [profile X] names X; other sections
             // ([services x], [sso-session x], ...) are not profiles. A plain [X] in config is ignored, as the CLI does.
             let profile: String

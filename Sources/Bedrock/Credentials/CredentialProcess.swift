@@ -2,7 +2,7 @@ import Foundation
 import JSON
 
 /// Runs a profile's `credential_process` through /bin/sh -c and reads its JSON (Version 1).
-enum CredentialProcess {
+package enum CredentialProcess {
     static func run(_ command: String, profile: String, environment: [String: String])
         async throws(BedrockError) -> AWSCredentials
     {
@@ -12,28 +12,42 @@ enum CredentialProcess {
             thread.name = "contenox.credential-process"
             thread.start()
         }
-        let failure = { (detail: String) -> BedrockError in
-            BedrockError.own(
-                "CredentialsInvalid", "credential_process of profile '\(profile)' \(detail)",
-                hint: "Run the command from the profile by hand; it must print {\"Version\": 1, \"AccessKeyId\", "
-                    + "\"SecretAccessKey\", ...} and exit 0")
+        if let launchError = result.launchError {
+            throw failure(profile: profile, "could not start: \(launchError)")
         }
-        if let launchError = result.launchError { throw failure("could not start: \(launchError)") }
         guard result.status == 0 else {
             let stderr = String(decoding: result.stderr.prefix(300), as: UTF8.self)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
-            throw failure("exited with status \(result.status)" + (stderr.isEmpty ? "" : ": \(stderr)"))
+            throw failure(
+                profile: profile, "exited with status \(result.status)" + (stderr.isEmpty ? "" : ": \(stderr)"))
         }
-        guard let json = try? JSONValue.parse(result.stdout) else {
-            throw failure("printed something that is not JSON")
+        return try credentials(fromOutput: result.stdout, profile: profile)
+    }
+
+    /// The credentials in what the command printed: {"Version": 1, "AccessKeyId", "SecretAccessKey",
+    /// "SessionToken"?, "Expiration"?}. Separate from running it so that it can be fuzzed.
+    package static func credentials(fromOutput stdout: [UInt8], profile: String) throws(BedrockError)
+        -> AWSCredentials
+    {
+        guard let json = try? JSONValue.parse(stdout) else {
+            throw failure(profile: profile, "printed something that is not JSON")
         }
-        guard json["Version"]?.intValue == 1 else { throw failure("printed JSON without \"Version\": 1") }
+        guard json["Version"]?.intValue == 1 else {
+            throw failure(profile: profile, "printed JSON without \"Version\": 1")
+        }
         guard let accessKey = nonEmpty(json["AccessKeyId"]?.stringValue),
             let secret = nonEmpty(json["SecretAccessKey"]?.stringValue)
-        else { throw failure("printed JSON without AccessKeyId/SecretAccessKey") }
+        else { throw failure(profile: profile, "printed JSON without AccessKeyId/SecretAccessKey") }
         return AWSCredentials(
             accessKeyID: accessKey, secretAccessKey: secret, sessionToken: nonEmpty(json["SessionToken"]?.stringValue),
             expiration: json["Expiration"]?.stringValue.flatMap(parseAWSDate))
+    }
+
+    private static func failure(profile: String, _ detail: String) -> BedrockError {
+        BedrockError.own(
+            "CredentialsInvalid", "credential_process of profile '\(profile)' \(detail)",
+            hint: "Run the command from the profile by hand; it must print {\"Version\": 1, \"AccessKeyId\", "
+                + "\"SecretAccessKey\", ...} and exit 0")
     }
 
     private struct ProcessOutput: Sendable {

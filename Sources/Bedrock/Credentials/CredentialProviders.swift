@@ -4,14 +4,13 @@ import JSON
 /// The individual credential sources of `CredentialChain`. Each reads only the environment it is given.
 /// Returns nil when the source is not configured; throws when it is configured but fails. Messages name
 /// variables, files and profiles, never a key, secret or token.
-struct CredentialProviders: Sendable {
+package struct CredentialProviders: Sendable {
     var environment: [String: String]
     var region: String?
 
     // MARK: 1. The backend's apiKeyEnv blob
 
     func apiKeyEnv(_ variable: String) throws(BedrockError) -> ResolvedCredentials {
-        let source = "api-key-env:\(variable)"
         guard let raw = nonEmpty(environment[variable]) else {
             throw BedrockError.own(
                 "CredentialsNotFound",
@@ -19,13 +18,21 @@ struct CredentialProviders: Sendable {
                 hint: "Export \(variable)='{\"AccessKeyID\":\"...\",\"SecretAccessKey\":\"...\"}' (SessionToken "
                     + "optional) in the environment contenox runs in, or remove apiKeyEnv from the backend")
         }
+        let credentials = try Self.credentials(fromAPIKeyBlob: raw, variable: variable)
+        return ResolvedCredentials(auth: .sigV4(credentials), source: "api-key-env:\(variable)")
+    }
+
+    /// The credentials in an apiKeyEnv variable's JSON object. Field names are compared without case and
+    /// underscores: AccessKeyID, AccessKeyId, access_key_id and accessKeyId all name the access key.
+    package static func credentials(fromAPIKeyBlob raw: String, variable: String) throws(BedrockError)
+        -> AWSCredentials
+    {
         let malformed = BedrockError.own(
             "CredentialsInvalid",
             "$\(variable) does not hold a JSON object with AccessKeyID and SecretAccessKey",
             hint: "Set \(variable) to {\"AccessKeyID\":\"...\",\"SecretAccessKey\":\"...\",\"SessionToken\":\"...\"} "
                 + "(or access_key_id/secret_access_key/session_token)")
         guard let object = (try? JSONValue.parse(raw))?.objectValue else { throw malformed }
-        // AccessKeyID, AccessKeyId, access_key_id, accessKeyId: compare without case and underscores.
         func field(_ name: String) -> String? {
             for (key, value) in object
             where key.replacingOccurrences(of: "_", with: "").lowercased() == name {
@@ -34,10 +41,9 @@ struct CredentialProviders: Sendable {
             return nil
         }
         guard let accessKey = field("accesskeyid"), let secret = field("secretaccesskey") else { throw malformed }
-        let credentials = AWSCredentials(
+        return AWSCredentials(
             accessKeyID: accessKey, secretAccessKey: secret, sessionToken: field("sessiontoken"),
             expiration: field("expiration").flatMap(parseAWSDate))
-        return ResolvedCredentials(auth: .sigV4(credentials), source: source)
     }
 
     // MARK: 2. Bedrock API key
@@ -243,7 +249,7 @@ struct CredentialProviders: Sendable {
                 hint: "Check AWS_CONTAINER_AUTHORIZATION_TOKEN(_FILE) and the task or pod role")
         }
         return ResolvedCredentials(
-            auth: .sigV4(try temporaryCredentials(fromJSON: response.body, what: "container credentials")),
+            auth: .sigV4(try Self.temporaryCredentials(fromJSON: response.body, what: "container credentials")),
             source: "container")
     }
 
@@ -289,12 +295,14 @@ struct CredentialProviders: Sendable {
                 "CredentialsNotFound", "Instance metadata lists role '\(role)' but would not give its credentials")
         }
         return ResolvedCredentials(
-            auth: .sigV4(try temporaryCredentials(fromJSON: answer.body, what: "instance metadata")),
+            auth: .sigV4(try Self.temporaryCredentials(fromJSON: answer.body, what: "instance metadata")),
             source: "imds")
     }
 
     /// {AccessKeyId, SecretAccessKey, Token, Expiration}, as the container and IMDS endpoints answer.
-    private func temporaryCredentials(fromJSON body: [UInt8], what: String) throws(BedrockError) -> AWSCredentials {
+    package static func temporaryCredentials(fromJSON body: [UInt8], what: String) throws(BedrockError)
+        -> AWSCredentials
+    {
         guard let json = try? JSONValue.parse(body), let accessKey = nonEmpty(json["AccessKeyId"]?.stringValue),
             let secret = nonEmpty(json["SecretAccessKey"]?.stringValue)
         else {
@@ -308,7 +316,7 @@ struct CredentialProviders: Sendable {
 }
 
 /// "2026-11-25T08:00:00Z", with or without fractional seconds, or with an offset.
-func parseAWSDate(_ text: String) -> Date? {
+package func parseAWSDate(_ text: String) -> Date? {
     let formatter = ISO8601DateFormatter()
     formatter.formatOptions = [.withInternetDateTime]
     if let date = formatter.date(from: text) { return date }

@@ -3,7 +3,7 @@ import JSON
 
 /// The two STS calls the chain needs, over the Query protocol (form POST, XML answer).
 /// Endpoint: AWS_ENDPOINT_URL_STS, else AWS_ENDPOINT_URL, else https://sts.<region>.amazonaws.com.
-struct STSClient: Sendable {
+package struct STSClient: Sendable {
     var environment: [String: String]
     var region: String
 
@@ -66,33 +66,42 @@ struct STSClient: Sendable {
             e.message = "STS \(what): \(error.message)"
             throw e
         }
-        let text = String(decoding: response.body, as: UTF8.self)
-        guard response.status == 200 else {
-            let code =
-                xmlValue("Code", in: text) ?? (try? JSONValue.parse(response.body))?["Error"]?["Code"]?
-                .stringValue ?? "HTTP\(response.status)"
-            let message = xmlValue("Message", in: text) ?? "HTTP \(response.status)"
+        return try Self.credentials(
+            fromAnswer: response.status, body: response.body, requestID: response.requestID, what: what)
+    }
+
+    /// The credentials in an STS answer (XML), or the error it reports. Separate from the call so that it
+    /// can be fuzzed.
+    package static func credentials(fromAnswer status: Int, body: [UInt8], requestID: String?, what: String)
+        throws(BedrockError) -> AWSCredentials
+    {
+        let text = String(decoding: body, as: UTF8.self)
+        guard status == 200 else {
+            // An empty <Code/> must not give an error without a type.
+            let jsonCode = (try? JSONValue.parse(body))?["Error"]?["Code"]?.stringValue
+            let code = nonEmpty(xmlValue("Code", in: text)) ?? nonEmpty(jsonCode) ?? "HTTP\(status)"
+            let message = nonEmpty(xmlValue("Message", in: text)) ?? "HTTP \(status)"
             var error = BedrockError(
-                type: code, message: "STS \(what): \(message)", httpStatus: response.status,
-                requestID: response.headers["x-amzn-requestid"])
+                type: code, message: "STS \(what): \(message)", httpStatus: status, requestID: requestID)
             if code == "AccessDenied" || code == "InvalidIdentityToken" || code == "ExpiredTokenException" {
                 error.hint = "Check the role's trust policy and the credentials used to assume it"
             }
             throw error
         }
-        guard let accessKey = xmlValue("AccessKeyId", in: text), let secret = xmlValue("SecretAccessKey", in: text)
+        guard let accessKey = nonEmpty(xmlValue("AccessKeyId", in: text)),
+            let secret = nonEmpty(xmlValue("SecretAccessKey", in: text))
         else {
             throw BedrockError.own("InvalidResponse", "STS \(what): the answer holds no credentials")
         }
         return AWSCredentials(
-            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: xmlValue("SessionToken", in: text),
+            accessKeyID: accessKey, secretAccessKey: secret, sessionToken: nonEmpty(xmlValue("SessionToken", in: text)),
             expiration: xmlValue("Expiration", in: text).flatMap(parseAWSDate))
     }
 }
 
 /// The text of the first <tag>...</tag>, XML entities decoded. STS answers are small and flat enough that
 /// this is all the XML we need.
-func xmlValue(_ tag: String, in text: String) -> String? {
+package func xmlValue(_ tag: String, in text: String) -> String? {
     guard let open = text.range(of: "<\(tag)>"),
         let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
     else { return nil }

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import boto3
 import pytest
 from botocore.config import Config
-from botocore.exceptions import ClientError, EventStreamError
+from botocore.exceptions import ClientError, EventStreamError, HTTPClientError
 import botocore.eventstream
 import sys, os
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
@@ -267,3 +267,71 @@ def test_timestamps_are_monotonic_write_times(runtime):
         stamps.append(int(text[2:]))
         assert before <= stamps[-1] <= arrived
     assert stamps == sorted(stamps) and stamps[-1] - stamps[0] >= 4 * 2_000_000
+
+
+def raw_stream(standin, text):
+    """A ConverseStream request (Bedrock API key) over a bare socket: what arrived, and the error that ended
+    the read (None for an ordinary close). No HTTP client in between to hide how the connection ended."""
+    url = urlsplit(standin)
+    body = json.dumps({"messages": user(text)}).encode()
+    head = (f"POST /model/{SEED.replace(':', '%3A')}/converse-stream HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            "Authorization: Bearer standin-bedrock-api-key\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n")
+    received, error = b"", None
+    with socket.create_connection((url.hostname, url.port), timeout=10) as connection:
+        connection.sendall(head.encode() + body)
+        try:
+            while True:
+                data = connection.recv(65536)
+                if not data:
+                    break
+                received += data
+        except OSError as e:
+            error = e
+    return received, error
+
+
+def test_reset_after_is_a_tcp_reset(standin):
+    received, error = raw_stream(standin, "x @@tokens=10 @@reset-after=3")
+    assert isinstance(error, ConnectionResetError), error
+    assert received.startswith(b"HTTP/1.1 200")
+    # The deltas written before the reset still arrive; the stream's end (a zero-length chunk) never does.
+    assert received.count(b"contentBlockDelta") == 3
+    assert not received.endswith(b"\r\n0\r\n\r\n")
+
+
+def test_cut_after_is_a_clean_close(standin):
+    received, error = raw_stream(standin, "x @@tokens=10 @@cut-after=3")
+    assert error is None
+    assert received.count(b"contentBlockDelta") == 3
+    assert not received.endswith(b"\r\n0\r\n\r\n")
+
+
+def test_garbage_reply_is_not_http(standin):
+    received, error = raw_stream(standin, "x @@garbage-reply")
+    assert error is None
+    assert len(received) >= 200 and not received.startswith(b"HTTP/")
+    with pytest.raises(HTTPClientError):
+        make_client(standin).converse(modelId=SEED, messages=user("x @@garbage-reply"))
+
+
+def test_a_million_events(standin):
+    """The firehose path: 10^6 delta frames and the stream's end. (Counted in the raw bytes: botocore takes
+    half a minute to decode that many; test_converse_stream_decodes_with_botocore checks the frames.)"""
+    url = urlsplit(standin)
+    body = json.dumps({"messages": user("x @@tokens=1000000")}).encode()
+    head = (f"POST /model/{SEED.replace(':', '%3A')}/converse-stream HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            "Authorization: Bearer standin-bedrock-api-key\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+    marker = b"\x07\x00\x11contentBlockDelta"  # the :event-type header's value, type 7 (string), length 17
+    deltas, tail, last = 0, b"", b""
+    with socket.create_connection((url.hostname, url.port), timeout=30) as connection:
+        connection.sendall(head.encode() + body)
+        while data := connection.recv(1 << 20):
+            window = tail + data
+            deltas += window.count(marker)
+            # Keep a marker's length less one, so that one split between reads is counted once.
+            tail = window[-(len(marker) - 1):]
+            last = (last + data)[-4096:]
+    assert deltas == 1_000_000
+    assert b'"outputTokens":1000000' in last and last.endswith(b"\r\n0\r\n\r\n")
