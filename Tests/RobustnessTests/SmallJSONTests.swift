@@ -116,7 +116,7 @@ import Testing
             let copied = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(message) }
             var viewed: Result<ConverseStreamEvent?, BedrockError>?
             var decoder = EventStreamDecoder()
-            try EventStreamEncoder.encode(message).withUnsafeBytes { raw in
+            _ = try EventStreamEncoder.encode(message).withUnsafeBytes { raw in
                 try decoder.feed(raw) { view in
                     viewed = Result { () throws(BedrockError) in try ConverseStreamEvent.decode(view) }
                     return true
