@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import JSON
 
 /// The individual credential sources of `CredentialChain`. Each reads only the environment it is given.
@@ -27,8 +28,7 @@ struct CredentialProviders: Sendable {
         guard let object = (try? JSONValue.parse(raw))?.objectValue else { throw malformed }
         // AccessKeyID, AccessKeyId, access_key_id, accessKeyId: compare without case and underscores.
         func field(_ name: String) -> String? {
-            for (key, value) in object
-            where key.replacingOccurrences(of: "_", with: "").lowercased() == name {
+            for (key, value) in object where key.replacing("_", with: "").lowercased() == name {
                 return nonEmpty(value.stringValue)
             }
             return nil
@@ -85,7 +85,7 @@ struct CredentialProviders: Sendable {
         let sts = STSClient(environment: environment, region: stsRegion(profileRegion: nil))
         let credentials = try await sts.assumeRoleWithWebIdentity(
             roleARN: roleARN, sessionName: sessionName,
-            token: token.trimmingCharacters(in: .whitespacesAndNewlines))
+            token: token.trimmingWhitespaceAndNewlines())
         return ResolvedCredentials(auth: .sigV4(credentials), source: "web-identity")
     }
 
@@ -222,7 +222,7 @@ struct CredentialProviders: Sendable {
                 throw BedrockError.own(
                     "CredentialsInvalid", "Cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (\(tokenFile))")
             }
-            headers.append(("Authorization", token.trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(("Authorization", token.trimmingWhitespaceAndNewlines()))
         } else if let token = nonEmpty(environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]) {
             headers.append(("Authorization", token))
         }
@@ -309,9 +309,5 @@ struct CredentialProviders: Sendable {
 
 /// "2026-11-25T08:00:00Z", with or without fractional seconds, or with an offset.
 func parseAWSDate(_ text: String) -> Date? {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    if let date = formatter.date(from: text) { return date }
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.date(from: text)
+    Date(iso8601: text)
 }
