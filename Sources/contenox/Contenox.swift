@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import Basics
+import FoundationEssentials
+import Glibc
 import RPCServer
 
 /// The version reported by `contenox version` and `initialize`.
@@ -27,7 +29,7 @@ func report(_ error: ServiceError) -> Failure {
 }
 
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileDescriptorIO.writeAll(2, line + "\n")
 }
 
 func openServices() -> Services {

@@ -1,4 +1,6 @@
-import Foundation
+import Basics
+import Dispatch
+import Glibc
 import Synchronization
 
 /// The one owner of the output stream. Frames are queued whole and written in order by a thread of
@@ -31,9 +33,7 @@ final class OutputWriter: Sendable {
         self.fd = fd
         self.limit = limit
         self.onClose = onClose
-        let thread = Thread { [self] in run() }
-        thread.name = "contenox-stdout"
-        thread.start()
+        DetachedThread.start(name: "contenox-stdout") { [self] in run() }
     }
 
     /// Queues one frame; while the queue is over its limit, waits for the writer to drain it.
