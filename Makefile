@@ -1,7 +1,8 @@
 # contenox: `make demo` runs the main job, `make test` runs every test. Both install what they need.
 SWIFT ?= swift
-# Debug builds and tests treat warnings as errors. `release` links the Swift runtime and Foundation
-# statically: start-up drops from ~13 ms to ~8 ms, most of which was the dynamic loader.
+# Debug builds and tests treat warnings as errors. `release` links the Swift runtime and FoundationEssentials
+# statically: start-up drops from ~13 ms to ~8 ms, most of which was the dynamic loader. (No production
+# target imports Foundation itself, which would bring ICU: 78 MB instead of 29 MB, ~3 MiB more RSS.)
 WERROR := -Xswiftc -warnings-as-errors
 
 .PHONY: all deps build release test sanitize fuzz lint format demo bench clean

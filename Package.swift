@@ -14,15 +14,21 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLinux"),
 
+        // What the production targets took from Foundation beyond FoundationEssentials (threads, child
+        // processes, whole reads and writes, trimming, number and date text), so that the binary does not
+        // link Foundation and ICU.
+        .target(name: "Basics", dependencies: ["CLinux"]),
         .target(name: "JSON", dependencies: ["CJansson"]),
         .target(name: "JSONRPC", dependencies: ["JSON"]),
-        .target(name: "Bedrock", dependencies: ["JSON", "CCurl", "CCrypto"]),
-        .target(name: "RPCServer", dependencies: ["JSON", "JSONRPC", "Bedrock", "CSQLite"]),
+        .target(name: "Bedrock", dependencies: ["Basics", "JSON", "CCurl", "CCrypto"]),
+        .target(name: "RPCServer", dependencies: ["Basics", "JSON", "JSONRPC", "Bedrock", "CSQLite"]),
         .executableTarget(
             name: "contenox",
             dependencies: [
-                "RPCServer", "JSON", "Bedrock", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "RPCServer", "Basics", "JSON", "Bedrock",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -34,6 +40,7 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC"], path: "Tests/TestSupport"),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
         .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], exclude: ["Fixtures"]),

@@ -1,4 +1,4 @@
-import Foundation
+import Basics
 import JSON
 
 /// Every failure the Bedrock module reports: an AWS error type (as Bedrock names it) or one of our own,
@@ -36,11 +36,11 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
         let entry = BedrockError.entry(for: type, httpStatus: httpStatus)
         var hint = entry.hint
         if BedrockError.normalized(type) == "validation",
-            message.localizedCaseInsensitiveContains("on-demand throughput")
+            message.lowercased().contains("on-demand throughput")
         {
             hint = BedrockError.inferenceProfileHint(modelID: modelID, region: region)
         } else if BedrockError.normalized(type) == "validation",
-            message.localizedCaseInsensitiveContains("model identifier is invalid")
+            message.lowercased().contains("model identifier is invalid")
         {
             hint = "Check the model id (list the ids this account can use with `contenox models list --live`)."
         }
@@ -235,7 +235,7 @@ extension BedrockError {
         var t = Substring(raw)
         if let colon = t.firstIndex(of: ":") { t = t[..<colon] }
         if let hash = t.lastIndex(of: "#") { t = t[t.index(after: hash)...] }
-        return t.trimmingCharacters(in: .whitespaces)
+        return t.trimmingWhitespace()
     }
 
     static func defaultType(forStatus status: Int) -> String {

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import JSON
 import RPCServer
 
@@ -135,7 +134,7 @@ func printTable(_ header: [String], _ rows: [[String]]) {
     let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
     for row in [header] + rows {
         let cells = row.enumerated().map { index, cell in
-            index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            index == row.count - 1 ? cell : cell + String(repeating: " ", count: max(0, widths[index] - cell.count))
         }
         print(cells.joined(separator: "  "))
     }

@@ -1,5 +1,7 @@
 import ArgumentParser
-import Foundation
+import Basics
+import Dispatch
+import Glibc
 import JSON
 import RPCServer
 import Synchronization
@@ -30,9 +32,9 @@ struct Chat: AsyncParsableCommand {
         let services = openServices()
         var text = prompt ?? "-"
         if text == "-" {
-            text = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+            text = String(decoding: FileDescriptorIO.readAll(0), as: UTF8.self)
         }
-        guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !text.trimmingWhitespaceAndNewlines().isEmpty else {
             throw ValidationError("the prompt is empty")
         }
         var config: JSONObject = [:]
@@ -45,15 +47,14 @@ struct Chat: AsyncParsableCommand {
             request.sessionID = try await service { try services.resolveSession(session) }
         }
         let json = self.json
-        let out = FileHandle.standardOutput
         let chatTask = Task {
             try await services.chat(request, streaming: true) { method, params in
                 if json {
                     var event: JSONObject = ["type": .string(method == "chat/delta" ? "delta" : "blockStart")]
                     for (key, value) in params { event[key] = value }
-                    out.write(Data((JSONValue.object(event).jsonString + "\n").utf8))
+                    FileDescriptorIO.writeAll(1, JSONValue.object(event).jsonString + "\n")
                 } else if method == "chat/delta", let piece = params["delta"]?["text"]?.stringValue {
-                    out.write(Data(piece.utf8))
+                    FileDescriptorIO.writeAll(1, piece)
                 }
             }
         }

@@ -1,6 +1,8 @@
 import ArgumentParser
+import Basics
 import Bedrock
-import Foundation
+import FoundationEssentials
+import Glibc
 import RPCServer
 
 /// The version reported by `contenox version` and `initialize`.
@@ -28,7 +30,7 @@ func report(_ error: ServiceError) -> Failure {
 }
 
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileDescriptorIO.writeAll(2, line + "\n")
 }
 
 func openServices(clientOptions: BedrockClient.Options = .init()) -> Services {

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Bedrock
-import Foundation
+import FoundationEssentials
 import RPCServer
 
 struct Serve: AsyncParsableCommand {

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// A configured backend as stored by the server: its endpoint (URL or bare region), an optional explicit
 /// region, and the name of an environment variable holding a credentials JSON blob (read at use, not stored).
@@ -40,7 +41,7 @@ public struct BedrockEndpoint: Sendable, Equatable {
     /// (and VPC endpoints ...bedrock-runtime.<region>.vpce.amazonaws.com), or the bare region, else nil
     /// (resolved at use from the backend's region, AWS_REGION, AWS_DEFAULT_REGION, the profile).
     public static func parse(_ urlOrRegion: String) throws(BedrockError) -> BedrockEndpoint {
-        let text = urlOrRegion.trimmingCharacters(in: .whitespaces)
+        let text = urlOrRegion.trimmingWhitespace()
         if isValidRegion(text) {
             let suffix = text.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com"
             return BedrockEndpoint(
@@ -103,7 +104,7 @@ public struct BedrockEndpoint: Sendable, Equatable {
     /// AWS_ENDPOINT_URL_BEDROCK for the control plane.
     static func resolve(backendURL: String, environment: [String: String]) throws(BedrockError) -> BedrockEndpoint {
         var endpoint = try parse(backendURL)
-        let text = backendURL.trimmingCharacters(in: .whitespaces)
+        let text = backendURL.trimmingWhitespace()
         let ignore = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         guard isValidRegion(text), !ignore else { return endpoint }
         let runtimeOverride =
@@ -125,6 +126,6 @@ public struct BedrockEndpoint: Sendable, Equatable {
 }
 
 func nonEmpty(_ s: String?) -> String? {
-    guard let s, !s.trimmingCharacters(in: .whitespaces).isEmpty else { return nil }
-    return s.trimmingCharacters(in: .whitespaces)
+    guard let s, !s.trimmingWhitespace().isEmpty else { return nil }
+    return s.trimmingWhitespace()
 }

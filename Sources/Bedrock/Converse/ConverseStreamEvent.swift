@@ -1,3 +1,4 @@
+import Basics
 import JSON
 
 /// One ConverseStream event. `start` and `delta` are Converse's own JSON, forwarded unchanged to clients.
@@ -282,7 +283,7 @@ public struct StreamAssembler: Sendable {
     }
 
     private static func parseInput(_ input: String) -> JSONValue {
-        let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = input.trimmingWhitespaceAndNewlines()
         if trimmed.isEmpty { return .object([:]) }
         return (try? JSONValue.parse(trimmed)) ?? .object([:])
     }

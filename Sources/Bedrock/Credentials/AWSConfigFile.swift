@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 
 /// An INI file as the AWS CLI reads ~/.aws/config and ~/.aws/credentials.
 ///
@@ -26,14 +27,13 @@ package struct AWSConfigFile: Sendable, Equatable {
         var lastKey: String?
         var lastKeyEmpty = false
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" }) {
-            let line = String(rawLine).replacingOccurrences(of: "\r", with: "")
-            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            let line = String(rawLine).replacing("\r", with: "")
+            let trimmed = line.trimmingWhitespace()
             if trimmed.isEmpty || trimmed.hasPrefix("#") || trimmed.hasPrefix(";") { continue }
             let indented = line.first == " " || line.first == "\t"
 
             if !indented, trimmed.hasPrefix("["), let close = trimmed.lastIndex(of: "]") {
-                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close]
-                    .trimmingCharacters(in: .whitespaces)
+                let name = trimmed[trimmed.index(after: trimmed.startIndex)..<close].trimmingWhitespace()
                 current = name
                 if sections[name] == nil {
                     sections[name] = [:]
@@ -71,8 +71,8 @@ package struct AWSConfigFile: Sendable, Equatable {
         case (nil, let c?): separator = c
         case (nil, nil): return nil
         }
-        let key = content[..<separator].trimmingCharacters(in: .whitespaces).lowercased()
-        let value = content[content.index(after: separator)...].trimmingCharacters(in: .whitespaces)
+        let key = content[..<separator].trimmingWhitespace().lowercased()
+        let value = content[content.index(after: separator)...].trimmingWhitespace()
         return key.isEmpty ? nil : (key, value)
     }
 
@@ -81,7 +81,7 @@ package struct AWSConfigFile: Sendable, Equatable {
         for i in s.indices {
             let c = s[i]
             if previousIsSpace, c == "#" || c == ";" {
-                return s[..<i].trimmingCharacters(in: .whitespaces)
+                return s[..<i].trimmingWhitespace()
             }
             previousIsSpace = c == " " || c == "\t"
         }
@@ -99,7 +99,7 @@ package struct AWSSharedProfiles: Sendable {
     /// Reads both files (missing files are empty). Paths from AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE,
     /// else ~/.aws/config and ~/.aws/credentials with ~ from HOME.
     static func load(environment: [String: String]) -> AWSSharedProfiles {
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = homeDirectory(environment: environment)
         let configPath = expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: home)
         let credentialsPath = expand(
             nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home: home)
@@ -123,7 +123,7 @@ package struct AWSSharedProfiles: Sendable {
             if name == "default" {
                 profile = "default"
             } else if name.hasPrefix("profile ") || name.hasPrefix("profile\t") {
-                profile = name.dropFirst("profile".count).trimmingCharacters(in: .whitespaces)
+                profile = name.dropFirst("profile".count).trimmingWhitespace()
             } else {
                 continue
             }

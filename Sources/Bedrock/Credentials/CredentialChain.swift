@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import Synchronization
 
 /// How a request authenticates: SigV4 with AWS credentials, or a Bedrock API key as a Bearer token.

@@ -1,4 +1,4 @@
-import Foundation
+import Basics
 import JSON
 
 /// Runs a profile's `credential_process` through /bin/sh -c and reads its JSON (Version 1).
@@ -7,17 +7,16 @@ package enum CredentialProcess {
         async throws(BedrockError) -> AWSCredentials
     {
         let result = await withCheckedContinuation { (continuation: CheckedContinuation<ProcessOutput, Never>) in
-            // Process waiting and pipe reads block: they get threads of their own.
-            let thread = Thread { continuation.resume(returning: runBlocking(command, environment: environment)) }
-            thread.name = "contenox.credential-process"
-            thread.start()
+            // Process waiting and pipe reads block: they get a thread of their own.
+            DetachedThread.start(name: "contenox.credential-process") {
+                continuation.resume(returning: runBlocking(command, environment: environment))
+            }
         }
         if let launchError = result.launchError {
             throw failure(profile: profile, "could not start: \(launchError)")
         }
         guard result.status == 0 else {
-            let stderr = String(decoding: result.stderr.prefix(300), as: UTF8.self)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let stderr = String(decoding: result.stderr.prefix(300), as: UTF8.self).trimmingWhitespaceAndNewlines()
             throw failure(
                 profile: profile, "exited with status \(result.status)" + (stderr.isEmpty ? "" : ": \(stderr)"))
         }
@@ -58,40 +57,11 @@ package enum CredentialProcess {
     }
 
     private static func runBlocking(_ command: String, environment: [String: String]) -> ProcessOutput {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", command]
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = FileHandle.nullDevice
-        var output = ProcessOutput()
         do {
-            try process.run()
+            let output = try ChildProcess.run("/bin/sh", arguments: ["-c", command], environment: environment)
+            return ProcessOutput(status: output.status, stdout: output.stdout, stderr: output.stderr)
         } catch {
-            output.launchError = "\(error)"
-            return output
+            return ProcessOutput(launchError: "\(error)")
         }
-        // Drain stderr on its own thread so a chatty command cannot fill the pipe and block.
-        let stderrDone = DispatchSemaphore(value: 0)
-        let stderrBox = ByteBox()
-        let reader = Thread {
-            stderrBox.bytes = Array(err.fileHandleForReading.readDataToEndOfFile())
-            stderrDone.signal()
-        }
-        reader.start()
-        output.stdout = Array(out.fileHandleForReading.readDataToEndOfFile())
-        process.waitUntilExit()
-        stderrDone.wait()
-        output.stderr = stderrBox.bytes
-        output.status = process.terminationStatus
-        return output
     }
-}
-
-/// Carries stderr bytes from the reader thread back; the semaphore orders the write before the read.
-private final class ByteBox: @unchecked Sendable {
-    var bytes: [UInt8] = []
 }

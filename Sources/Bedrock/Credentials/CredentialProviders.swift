@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import JSON
 
 /// The individual credential sources of `CredentialChain`. Each reads only the environment it is given.
@@ -34,8 +35,7 @@ package struct CredentialProviders: Sendable {
                 + "(or access_key_id/secret_access_key/session_token)")
         guard let object = (try? JSONValue.parse(raw))?.objectValue else { throw malformed }
         func field(_ name: String) -> String? {
-            for (key, value) in object
-            where key.replacingOccurrences(of: "_", with: "").lowercased() == name {
+            for (key, value) in object where key.replacing("_", with: "").lowercased() == name {
                 return nonEmpty(value.stringValue)
             }
             return nil
@@ -91,7 +91,7 @@ package struct CredentialProviders: Sendable {
         let sts = STSClient(environment: environment, region: stsRegion(profileRegion: nil))
         let credentials = try await sts.assumeRoleWithWebIdentity(
             roleARN: roleARN, sessionName: sessionName,
-            token: token.trimmingCharacters(in: .whitespacesAndNewlines))
+            token: token.trimmingWhitespaceAndNewlines())
         return ResolvedCredentials(auth: .sigV4(credentials), source: "web-identity")
     }
 
@@ -228,7 +228,7 @@ package struct CredentialProviders: Sendable {
                 throw BedrockError.own(
                     "CredentialsInvalid", "Cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (\(tokenFile))")
             }
-            headers.append(("Authorization", token.trimmingCharacters(in: .whitespacesAndNewlines)))
+            headers.append(("Authorization", token.trimmingWhitespaceAndNewlines()))
         } else if let token = nonEmpty(environment["AWS_CONTAINER_AUTHORIZATION_TOKEN"]) {
             headers.append(("Authorization", token))
         }
@@ -317,9 +317,5 @@ package struct CredentialProviders: Sendable {
 
 /// "2026-11-25T08:00:00Z", with or without fractional seconds, or with an offset.
 package func parseAWSDate(_ text: String) -> Date? {
-    let formatter = ISO8601DateFormatter()
-    formatter.formatOptions = [.withInternetDateTime]
-    if let date = formatter.date(from: text) { return date }
-    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-    return formatter.date(from: text)
+    Date(iso8601: text)
 }

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import FoundationEssentials
 import JSON
 
 /// The two STS calls the chain needs, over the Query protocol (form POST, XML answer).
@@ -102,12 +103,12 @@ package struct STSClient: Sendable {
 /// The text of the first <tag>...</tag>, XML entities decoded. STS answers are small and flat enough that
 /// this is all the XML we need.
 package func xmlValue(_ tag: String, in text: String) -> String? {
-    guard let open = text.range(of: "<\(tag)>"),
-        let close = text.range(of: "</\(tag)>", range: open.upperBound..<text.endIndex)
+    guard let open = text.firstRange(of: "<\(tag)>"),
+        let close = text[open.upperBound...].firstRange(of: "</\(tag)>")
     else { return nil }
-    return String(text[open.upperBound..<close.lowerBound])
-        .replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-        .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&apos;", with: "'")
-        .replacingOccurrences(of: "&amp;", with: "&")
-        .trimmingCharacters(in: .whitespacesAndNewlines)
+    return text[open.upperBound..<close.lowerBound]
+        .replacing("&lt;", with: "<").replacing("&gt;", with: ">")
+        .replacing("&quot;", with: "\"").replacing("&apos;", with: "'")
+        .replacing("&amp;", with: "&")
+        .trimmingWhitespaceAndNewlines()
 }

@@ -1,5 +1,5 @@
+import Basics
 internal import CCurl
-import Foundation
 import Synchronization
 
 /// Runs every HTTP transfer of the process on one thread with a libcurl multi handle, which it owns.
@@ -33,10 +33,7 @@ final class CurlEventLoop: Sendable {
     private init() {
         curl_global_init(Int(CURL_GLOBAL_DEFAULT))
         multi = MultiHandle()
-        let thread = Thread { [self] in run() }
-        thread.name = "contenox.curl"
-        thread.stackSize = 1 << 20
-        thread.start()
+        DetachedThread.start(name: "contenox.curl", stackSize: 1 << 20) { [self] in run() }
     }
 
     /// Starts `transfer`; the loop owns it from now on.
@@ -118,7 +115,7 @@ final class CurlEventLoop: Sendable {
             for transfer in active.values
             where !transfer.paused && now - transfer.lastActivity > .seconds(transfer.idleTimeout) {
                 remove(transfer)
-                let seconds = transfer.idleTimeout.formatted(.number.precision(.fractionLength(0...3)))
+                let seconds = transfer.idleTimeout.decimalText(maxFractionDigits: 3)
                 transfer.finish(error: .own("Timeout", "No data from the endpoint for \(seconds) s"))
             }
 

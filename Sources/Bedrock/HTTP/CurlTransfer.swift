@@ -1,5 +1,5 @@
+import Basics
 internal import CCurl
-import Foundation
 import Synchronization
 
 /// One HTTP transfer: owns a libcurl easy handle (and the header list and error buffer it points at) and frees
@@ -110,15 +110,15 @@ final class CurlTransfer {
 
     fileprivate func headerLine(_ bytes: UnsafeRawBufferPointer) {
         lastActivity = .now
-        let line = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let line = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
         if line.hasPrefix("HTTP/") {
             // A new response (after 100 Continue, say): start over.
             headers = HTTPHeaders()
             let parts = line.split(separator: " ", maxSplits: 2)
             status = parts.count > 1 ? Int(parts[1]) ?? 0 : 0
         } else if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon]).trimmingCharacters(in: .whitespaces)
-            let value = String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+            let name = line[..<colon].trimmingWhitespace()
+            let value = line[line.index(after: colon)...].trimmingWhitespace()
             headers.append(name, value)
         }
     }

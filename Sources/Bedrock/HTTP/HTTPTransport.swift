@@ -1,4 +1,3 @@
-import Foundation
 import Synchronization
 
 /// The Bedrock module's HTTP entry points over `CurlEventLoop`.

@@ -1,5 +1,3 @@
-import Foundation
-
 /// Response header fields in arrival order, looked up without regard to case.
 struct HTTPHeaders: Sendable, Equatable {
     var fields: [(name: String, value: String)] = []
@@ -10,7 +8,7 @@ struct HTTPHeaders: Sendable, Equatable {
 
     /// The first field named `name` (case-insensitive).
     subscript(name: String) -> String? {
-        fields.first { $0.name.caseInsensitiveCompare(name) == .orderedSame }?.value
+        fields.first { $0.name.lowercased() == name.lowercased() }?.value
     }
 
     mutating func append(_ name: String, _ value: String) {

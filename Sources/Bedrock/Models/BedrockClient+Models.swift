@@ -144,7 +144,7 @@ extension BedrockClient {
     }
 
     func authority(of url: String) -> String {
-        guard let range = url.range(of: "://") else { return url }
+        guard let range = url.firstRange(of: "://") else { return url }
         return String(url[range.upperBound...])
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A set of AWS keys. The secret and the session token never appear in a description, a debug
 /// description or a mirror, so printing or logging a value of this type cannot leak them.

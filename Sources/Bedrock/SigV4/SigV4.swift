@@ -1,5 +1,5 @@
 internal import CCrypto
-import Foundation
+import FoundationEssentials
 
 /// AWS Signature Version 4, as botocore computes it for rest-json services such as Bedrock.
 public enum SigV4 {

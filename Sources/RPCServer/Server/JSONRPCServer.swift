@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import Glibc
 import JSON
 import JSONRPC
 import Synchronization
@@ -104,9 +105,7 @@ public final class JSONRPCServer: Sendable {
                 continuation.resume(returning: code)
                 return
             }
-            let thread = Thread { [self] in readLoop() }
-            thread.name = "contenox-stdin"
-            thread.start()
+            DetachedThread.start(name: "contenox-stdin") { [self] in readLoop() }
         }
     }
 

@@ -1,4 +1,5 @@
-import Foundation
+import Basics
+import Glibc
 
 /// Log lines on stderr (stdout carries only protocol frames). The level comes from `--log-level` or
 /// `CONTENOX_LOG`. Nothing that could hold a secret is ever passed to it: params are not logged.
@@ -21,7 +22,7 @@ public struct Logger: Sendable {
     public func log(_ level: Level, _ message: @autoclosure () -> String) {
         guard level <= self.level else { return }
         let line = "contenox[\(getpid())] \(level): \(message())\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        FileDescriptorIO.writeAll(2, line)
     }
 
     public func error(_ message: @autoclosure () -> String) { log(.error, message()) }

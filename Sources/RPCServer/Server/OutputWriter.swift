@@ -1,4 +1,6 @@
-import Foundation
+import Basics
+import Dispatch
+import Glibc
 import Synchronization
 
 /// The one owner of the output stream. Frames are queued whole (as pieces: a header and a body) and
@@ -33,9 +35,7 @@ final class OutputWriter: Sendable {
         self.fd = fd
         self.limit = limit
         self.onClose = onClose
-        let thread = Thread { [self] in run() }
-        thread.name = "contenox-stdout"
-        thread.start()
+        DetachedThread.start(name: "contenox-stdout") { [self] in run() }
     }
 
     /// Queues one frame (its pieces are written back to back); while the queue is over its limit, waits

@@ -1,5 +1,6 @@
+import Basics
 import Bedrock
-import Foundation
+import FoundationEssentials
 import JSON
 import JSONRPC
 
@@ -31,7 +32,7 @@ public struct ChatRequest: Sendable {
     public init(_ params: Params) throws(ResponseError) {
         var blocks: [ContentBlock] = []
         if let prompt = try params.optionalString("prompt") {
-            guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            guard !prompt.trimmingWhitespaceAndNewlines().isEmpty else {
                 throw .invalidParams("invalid params: 'prompt' is blank")
             }
             blocks.append(.text(prompt))
@@ -230,7 +231,7 @@ extension Services {
                 }
             } catch {
                 // The answer still reaches the client; the store's failure is reported in the log only.
-                FileHandle.standardError.write(Data("contenox: could not save the answer: \(error)\n".utf8))
+                FileDescriptorIO.writeAll(2, "contenox: could not save the answer: \(error)\n")
             }
             lastSave = ContinuousClock.now
         }
@@ -297,7 +298,7 @@ extension Services {
         let text =
             content.compactMap { if case .text(let s) = $0 { return s } else { return nil } }.first ?? "(attachment)"
         let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? text
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        let trimmed = line.trimmingWhitespace()
         return trimmed.count > 60 ? String(trimmed.prefix(59)) + "…" : (trimmed.isEmpty ? "(untitled)" : trimmed)
     }
 
@@ -309,7 +310,7 @@ extension Services {
         var kept = message
         kept.content = message.content.filter { block in
             switch block {
-            case .text(let s): return !s.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+            case .text(let s): return !s.trimmingWhitespaceAndNewlines().isEmpty
             case .reasoning(_, let signature): return signature != nil
             case .toolUse: return false
             default: return true

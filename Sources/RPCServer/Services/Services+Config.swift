@@ -1,3 +1,4 @@
+import Basics
 import JSON
 
 extension Services {
@@ -23,7 +24,7 @@ extension Services {
     /// Sets a key; an empty value removes it. `default-provider` must name a backend that exists.
     public func setConfig(_ key: String, _ value: String) throws(ServiceError) {
         try Self.checkKey(key)
-        let trimmed = value.trimmingCharacters(in: .whitespaces)
+        let trimmed = value.trimmingWhitespace()
         if key == "default-provider", !trimmed.isEmpty {
             _ = try backend(named: trimmed)
         }

@@ -1,5 +1,4 @@
 import Bedrock
-import Foundation
 import JSON
 import Synchronization
 

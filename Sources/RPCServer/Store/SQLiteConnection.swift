@@ -1,5 +1,4 @@
 internal import CSQLite
-import Foundation
 
 /// A failed SQLite call, with SQLite's own message.
 public struct StoreError: Error, Sendable, CustomStringConvertible {

@@ -1,4 +1,6 @@
-import Foundation
+import Basics
+import FoundationEssentials
+import Glibc
 import JSON
 import Synchronization
 
@@ -71,21 +73,21 @@ public final class Store: Sendable {
     public static func defaultPath(environment: [String: String]) -> String {
         if let home = environment["CONTENOX_HOME"], !home.isEmpty { return home + "/contenox.db" }
         if let xdg = environment["XDG_CONFIG_HOME"], !xdg.isEmpty { return xdg + "/contenox/contenox.db" }
-        let home = environment["HOME"] ?? NSHomeDirectory()
+        let home = homeDirectory(environment: environment)
         return home + "/.config/contenox/contenox.db"
     }
 
     /// Opens (creating when needed, directory 0700 and files 0600) and migrates the database.
     public init(path: String) throws(StoreError) {
         self.path = path
-        let directory = (path as NSString).deletingLastPathComponent
+        let directory = deletingLastPathComponent(path)
         let previous = umask(0o077)
         defer { umask(previous) }
         do {
             try FileManager.default.createDirectory(
                 atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw StoreError(message: "cannot create \(directory): \(error.localizedDescription)", code: 0)
+            throw StoreError(message: "cannot create \(directory): \(Self.reason(error))", code: 0)
         }
         let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL")
@@ -126,10 +128,15 @@ public final class Store: Sendable {
         }
     }
 
+    /// Why FileManager failed: the errno under its CocoaError (whose localizedDescription needs Foundation
+    /// proper, with ICU).
+    private static func reason(_ error: any Error) -> String {
+        guard let posix = (error as? CocoaError)?.underlying as? POSIXError else { return "\(error)" }
+        return String(cString: strerror(posix.code.rawValue))
+    }
+
     static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        Date().iso8601WithMilliseconds
     }
 
     private func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
