@@ -13,7 +13,19 @@ import Synchronization
 /// Callbacks (and so stream decoding) run on this thread; consumers only append to their streams, so one
 /// thread keeps up with many streams.
 final class CurlEventLoop: Sendable {
-    static let shared = CurlEventLoop()
+    /// The process's loop, started on first use; a failure when libcurl cannot be loaded (see CCurl's shim.h).
+    static let shared: Result<CurlEventLoop, BedrockError> = {
+        if let reason = CCurl_load_error() {
+            return .failure(
+                .own(
+                    "ConnectionFailed", "libcurl could not be loaded: \(String(cString: reason))",
+                    hint: "Install libcurl (Debian/Ubuntu: apt-get install libcurl4)"))
+        }
+        guard let multi = MultiHandle() else {
+            return .failure(.own("ConnectionFailed", "libcurl could not create its multi handle"))
+        }
+        return .success(CurlEventLoop(multi: multi))
+    }()
 
     private enum Command {
         case add(CurlTransfer)
@@ -30,29 +42,28 @@ final class CurlEventLoop: Sendable {
         var command: Command
     }
 
-    private init() {
-        curl_global_init(Int(CURL_GLOBAL_DEFAULT))
-        multi = MultiHandle()
+    private init(multi: MultiHandle) {
+        self.multi = multi
         DetachedThread.start(name: "contenox.curl", stackSize: 1 << 20) { [self] in run() }
     }
 
     /// Starts `transfer`; the loop owns it from now on.
     func submit(_ transfer: CurlTransfer) {
         queue.withLock { $0.append(SendableCommand(command: .add(transfer))) }
-        curl_multi_wakeup(multi.handle)
+        CCurl_multi_wakeup(multi.handle)
     }
 
     /// Aborts the transfer carrying `token`, if it is still running.
     func cancel(_ token: HTTPCancelToken) {
         guard token.cancel() else { return }
         queue.withLock { $0.append(SendableCommand(command: .cancel(token))) }
-        curl_multi_wakeup(multi.handle)
+        CCurl_multi_wakeup(multi.handle)
     }
 
     /// Resumes the transfer carrying `token` after its consumer paused it.
     func resume(_ token: HTTPCancelToken) {
         queue.withLock { $0.append(SendableCommand(command: .resume(token))) }
-        curl_multi_wakeup(multi.handle)
+        CCurl_multi_wakeup(multi.handle)
     }
 
     // MARK: The loop thread
@@ -61,7 +72,7 @@ final class CurlEventLoop: Sendable {
         var active: [UInt: CurlTransfer] = [:]
 
         func remove(_ transfer: CurlTransfer) {
-            curl_multi_remove_handle(multi.handle, transfer.handle)
+            CCurl_multi_remove_handle(multi.handle, transfer.handle)
             active[UInt(bitPattern: transfer.handle)] = nil
         }
 
@@ -78,10 +89,10 @@ final class CurlEventLoop: Sendable {
                         continue
                     }
                     transfer.lastActivity = .now
-                    let code = curl_multi_add_handle(multi.handle, transfer.handle)
+                    let code = CCurl_multi_add_handle(multi.handle, transfer.handle)
                     if code != CURLM_OK {
                         transfer.finish(
-                            error: .own("ConnectionFailed", "libcurl: \(String(cString: curl_multi_strerror(code)))"))
+                            error: .own("ConnectionFailed", "libcurl: \(String(cString: CCurl_multi_strerror(code)))"))
                         continue
                     }
                     active[UInt(bitPattern: transfer.handle)] = transfer
@@ -97,10 +108,10 @@ final class CurlEventLoop: Sendable {
             }
 
             var running: Int32 = 0
-            curl_multi_perform(multi.handle, &running)
+            CCurl_multi_perform(multi.handle, &running)
 
             var left: Int32 = 0
-            while let message = curl_multi_info_read(multi.handle, &left) {
+            while let message = CCurl_multi_info_read(multi.handle, &left) {
                 guard message.pointee.msg == CURLMSG_DONE, let easy = message.pointee.easy_handle else { continue }
                 let result = message.pointee.data.result
                 if let transfer = active[UInt(bitPattern: easy)] {
@@ -125,10 +136,10 @@ final class CurlEventLoop: Sendable {
                 timeout = 60_000
             } else {
                 var curlTimeout = -1
-                curl_multi_timeout(multi.handle, &curlTimeout)
+                CCurl_multi_timeout(multi.handle, &curlTimeout)
                 if curlTimeout >= 0 { timeout = min(timeout, curlTimeout) }
             }
-            curl_multi_poll(multi.handle, nil, 0, Int32(timeout), nil)
+            CCurl_multi_poll(multi.handle, nil, 0, Int32(timeout), nil)
         }
     }
 }
@@ -138,11 +149,11 @@ private final class MultiHandle: Sendable {
     /// Only the loop thread uses it, except curl_multi_wakeup, which libcurl documents as thread-safe.
     nonisolated(unsafe) let handle: UnsafeMutableRawPointer
 
-    init() {
-        guard let handle = curl_multi_init() else { fatalError("libcurl: curl_multi_init failed") }
+    init?() {
+        guard let handle = CCurl_multi_init() else { return nil }
         self.handle = handle
         _ = CCurl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 64)
     }
 
-    deinit { curl_multi_cleanup(handle) }
+    deinit { CCurl_multi_cleanup(handle) }
 }

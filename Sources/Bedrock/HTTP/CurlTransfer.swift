@@ -24,7 +24,7 @@ final class CurlTransfer {
     var paused = false
 
     init(request: HTTPRequest, consumer: any HTTPResponseConsumer, cancelToken: HTTPCancelToken) throws(BedrockError) {
-        guard let handle = curl_easy_init() else {
+        guard let handle = CCurl_easy_init() else {
             throw BedrockError.own("ConnectionFailed", "libcurl could not create a transfer handle")
         }
         self.handle = handle
@@ -37,8 +37,8 @@ final class CurlTransfer {
     }
 
     deinit {
-        curl_easy_cleanup(handle)
-        curl_slist_free_all(headerList)
+        CCurl_easy_cleanup(handle)
+        CCurl_slist_free_all(headerList)
         errorBuffer.deallocate()
     }
 
@@ -89,7 +89,7 @@ final class CurlTransfer {
         if request.method != "GET", !request.headers.contains(where: { $0.0.lowercased() == "content-type" }) {
             lines.append("Content-Type:")
         }
-        for line in lines { headerList = curl_slist_append(headerList, line) }
+        for line in lines { headerList = CCurl_slist_append(headerList, line) }
         check(CCurl_easy_setopt_slist(handle, CURLOPT_HTTPHEADER, headerList))
 
         let me = Unmanaged.passUnretained(self).toOpaque()
@@ -141,7 +141,7 @@ final class CurlTransfer {
         guard paused else { return }
         paused = false
         lastActivity = .now
-        curl_easy_pause(handle, CURLPAUSE_CONT)
+        CCurl_easy_pause(handle, CURLPAUSE_CONT)
     }
 
     fileprivate func progress() -> Bool { !cancelToken.isCancelled }
@@ -211,7 +211,7 @@ final class CurlTransfer {
     }
 
     static func describe(_ code: CURLcode) -> String {
-        String(cString: curl_easy_strerror(code))
+        String(cString: CCurl_easy_strerror(code))
     }
 }
 

@@ -7,8 +7,9 @@ enum HTTPTransport {
     static func start(_ request: HTTPRequest, consumer: any HTTPResponseConsumer) -> HTTPCancelToken {
         let token = HTTPCancelToken()
         do {
+            let loop = try CurlEventLoop.shared.get()
             let transfer = try CurlTransfer(request: request, consumer: consumer, cancelToken: token)
-            CurlEventLoop.shared.submit(transfer)
+            loop.submit(transfer)
         } catch {
             consumer.complete(error)
         }
@@ -16,12 +17,12 @@ enum HTTPTransport {
     }
 
     static func cancel(_ token: HTTPCancelToken) {
-        CurlEventLoop.shared.cancel(token)
+        if case .success(let loop) = CurlEventLoop.shared { loop.cancel(token) }
     }
 
     /// Resumes the transfer carrying `token` after its consumer paused it.
     static func resume(_ token: HTTPCancelToken) {
-        CurlEventLoop.shared.resume(token)
+        if case .success(let loop) = CurlEventLoop.shared { loop.resume(token) }
     }
 
     /// Sends `request` and returns the whole response (any status). Cancelling the calling task aborts the
