@@ -16,9 +16,10 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         .target(name: "JSON", dependencies: ["CJansson"]),
+        .target(name: "Locking"),
         .target(name: "JSONRPC", dependencies: ["JSON"]),
-        .target(name: "Bedrock", dependencies: ["JSON", "CCurl", "CCrypto"]),
-        .target(name: "RPCServer", dependencies: ["JSON", "JSONRPC", "Bedrock", "CSQLite"]),
+        .target(name: "Bedrock", dependencies: ["JSON", "Locking", "CCurl", "CCrypto"]),
+        .target(name: "RPCServer", dependencies: ["JSON", "JSONRPC", "Bedrock", "Locking", "CSQLite"]),
         .executableTarget(
             name: "contenox",
             dependencies: ["RPCServer", "JSON", .product(name: "ArgumentParser", package: "swift-argument-parser")]
@@ -31,11 +32,13 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
 
-        .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC", "Locking"], path: "Tests/TestSupport"),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
-        .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
+        .testTarget(
+            name: "BedrockTests", dependencies: ["Bedrock", "JSON", "Locking", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "Locking", "TestSupport"]),
         .testTarget(name: "RobustnessTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
     ]
 )

@@ -2,7 +2,6 @@ import ArgumentParser
 import Foundation
 import JSON
 import RPCServer
-import Synchronization
 
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import Synchronization
+import Locking
 import Testing
 
 @testable import Bedrock
@@ -140,7 +140,7 @@ import Testing
             }
             func complete(_ error: BedrockError?) { done() }
         }
-        let consumerBox = Mutex<Consumer?>(nil)
+        let consumerBox = LockedValue<Consumer?>(nil)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let consumer = Consumer { c.resume() }
             consumerBox.withLock { $0 = consumer }

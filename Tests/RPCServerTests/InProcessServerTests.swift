@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 import JSONRPC
+import Locking
 import RPCServer
-import Synchronization
 import TestSupport
 import Testing
 
@@ -11,7 +11,7 @@ import Testing
 final class PipeServer: Sendable {
     /// A count shared between a handler and the test.
     final class Counter: Sendable {
-        private let value = Mutex(0)
+        private let value = LockedValue(0)
         func increment() { value.withLock { $0 += 1 } }
         var count: Int { value.withLock { $0 } }
     }

@@ -1,7 +1,7 @@
 import Foundation
 import JSON
 import JSONRPC
-import Synchronization
+import Locking
 
 /// Why the `contenox` executable cannot be used.
 public struct ExecutableUnavailable: Error, Sendable, CustomStringConvertible {
@@ -60,7 +60,7 @@ public struct TemporaryHome: Sendable {
 
 /// Bytes appended by a reader thread and read by the test.
 final class ByteSink: Sendable {
-    private let data = Mutex(Data())
+    private let data = LockedValue(Data())
     func append(_ more: Data) { data.withLock { $0.append(more) } }
     var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 }
@@ -123,8 +123,8 @@ public final class MessageCollector: Sendable {
     }
 
     private final class State: Sendable {
-        let received = Mutex<[JSONValue]>([])
-        let ended = Mutex(false)
+        let received = LockedValue<[JSONValue]>([])
+        let ended = LockedValue(false)
     }
 
     private let state = State()

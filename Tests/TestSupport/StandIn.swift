@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 import Synchronization
 
 #if canImport(Glibc)
@@ -76,7 +77,7 @@ public final class StandIn: Sendable {
         throw StartError(description: "standin.py did not write its port within 30 s")
     }
 
-    private static let sharedInstance = Mutex<StandIn?>(nil)
+    private static let sharedInstance = LockedValue<StandIn?>(nil)
 
     /// One stand-in for the whole test process, started on first use, killed when the process exits.
     public static func shared() throws -> StandIn {

@@ -1,6 +1,6 @@
 import Foundation
 import JSON
-import Synchronization
+import Locking
 
 /// Talks to one Bedrock backend: Converse, ConverseStream, model listing and a health check. Every attempt is
 /// signed afresh (SigV4, service `bedrock`, the endpoint's region) or carries a Bedrock API key as Bearer.
@@ -26,7 +26,7 @@ public final class BedrockClient: Sendable {
     let environment: [String: String]
     private let endpointResult: Result<BedrockEndpoint, BedrockError>
     let credentialChain: CredentialChain
-    let modelCache = Mutex<[ModelInfo]?>(nil)
+    let modelCache = LockedValue<[ModelInfo]?>(nil)
 
     public convenience init(
         backend: BackendSettings, environment: [String: String] = ProcessInfo.processInfo.environment

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Locking
 
 /// The one owner of the output stream. Frames are queued whole and written in order by a thread of
 /// its own, so a slow reader never blocks Swift's cooperative pool.
@@ -22,7 +22,7 @@ final class OutputWriter: Sendable {
 
     private let fd: Int32
     private let limit: Int
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let wake = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
     private let onClose: @Sendable () -> Void

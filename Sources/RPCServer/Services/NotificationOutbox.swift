@@ -1,5 +1,5 @@
 import JSON
-import Synchronization
+import Locking
 
 /// Stands between a stream's events and a client that may read more slowly than Bedrock writes.
 ///
@@ -32,7 +32,7 @@ final class NotificationOutbox: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     /// Queues a notification, merging a delta into a pending one of the same block and kind.
     func push(method: String, params: JSONObject) {
