@@ -210,6 +210,7 @@ import Testing
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!process.isRunning, "the server did not notice its closed output")
         if process.isRunning { process.terminate() }
+        process.waitUntilExit()
         let status = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         try? stdin.fileHandleForWriting.close()

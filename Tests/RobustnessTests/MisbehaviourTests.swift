@@ -90,7 +90,10 @@ import Testing
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
         var port = ""
         for _ in 0..<200 where port.isEmpty {
             try await Task.sleep(for: .milliseconds(20))
@@ -152,7 +155,10 @@ import Testing
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        defer {
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
         let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
         writer.request(0, "initialize")
         writer.request(1, "chat/stream", ["prompt": "x @@tokens=400000", "ephemeral": true])

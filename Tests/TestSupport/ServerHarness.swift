@@ -103,10 +103,13 @@ public func runContenox(
     while process.isRunning {
         if Date() > deadline {
             process.terminate()
+            process.waitUntilExit()
             throw TimedOut(description: "contenox \(arguments.joined(separator: " ")) ran longer than \(timeout) s")
         }
         usleep(5_000)
     }
+    // Returns at once; without it the Process (which holds itself until waited for) and its pipes leak.
+    process.waitUntilExit()
     // The pipes reach EOF once the child is gone; wait (briefly) for the readers to store what they read.
     let drained = Date().addingTimeInterval(5)
     while readers.contains(where: { !$0.isFinished }) && Date() < drained { usleep(2_000) }
@@ -295,6 +298,7 @@ public final class ServerHarness: Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+        process.waitUntilExit()  // the Process holds itself (and its pipes) until waited for
     }
 
     /// The server's process id (for reading /proc).
@@ -331,6 +335,7 @@ public final class ServerHarness: Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+        process.waitUntilExit()  // returns at once; releases the Process
         return process.terminationStatus
     }
 }

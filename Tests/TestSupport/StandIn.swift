@@ -15,6 +15,7 @@ public final class StandIn: Sendable {
     public let port: Int
     public let pid: Int32
     public let region: String
+    private let process: Process
     /// http://127.0.0.1:PORT
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -34,10 +35,11 @@ public final class StandIn: Sendable {
         public static let containerToken = "standin-container-token"
     }
 
-    private init(port: Int, pid: Int32, region: String) {
+    private init(port: Int, process: Process, region: String) {
         self.port = port
-        self.pid = pid
+        self.pid = process.processIdentifier
         self.region = region
+        self.process = process
     }
 
     /// Path of tools/standin/standin.py, found from this file's location.
@@ -66,14 +68,16 @@ public final class StandIn: Sendable {
                 let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0
             {
                 try? FileManager.default.removeItem(atPath: portFile)
-                return StandIn(port: port, pid: process.processIdentifier, region: region)
+                return StandIn(port: port, process: process, region: region)
             }
             if !process.isRunning {
+                process.waitUntilExit()
                 throw StartError(description: "standin.py exited with status \(process.terminationStatus)")
             }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
         throw StartError(description: "standin.py did not write its port within 30 s")
     }
 
@@ -94,11 +98,11 @@ public final class StandIn: Sendable {
         }
     }
 
+    /// Kills the stand-in and waits for it. Foundation's `Process` holds itself through a run-loop source
+    /// until `waitUntilExit()` has seen the exit, so a process that is never waited for leaks (with its pipes).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 {
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
     }
 
     deinit {
