@@ -1,6 +1,7 @@
 import Foundation
 import JSON
 import Locking
+import TestSupport
 import Testing
 
 @testable import Bedrock
@@ -90,13 +91,15 @@ import Testing
 
     @Test func stallIsTimeout() async {
         let start = ContinuousClock.now
+        let stall = TestScale.milliseconds(3000)  // twice the bound below, so only the idle timeout passes
         do {
-            _ = try await HTTPTransport.send(HTTPRequest(method: "GET", url: base + "/stall?ms=3000", idleTimeout: 0.3))
+            _ = try await HTTPTransport.send(
+                HTTPRequest(method: "GET", url: base + "/stall?ms=\(stall)", idleTimeout: 0.3))
             Issue.record("expected Timeout")
         } catch {
             #expect(error.type == "Timeout")
         }
-        #expect(ContinuousClock.now - start < .milliseconds(1500))
+        #expect(ContinuousClock.now - start < TestScale.time(.milliseconds(1500)))
     }
 
     @Test func cutIsConnectionFailed() async {
@@ -116,7 +119,7 @@ import Testing
         let cancelledAt = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - cancelledAt < .milliseconds(100))
+        #expect(ContinuousClock.now - cancelledAt < TestScale.time(.milliseconds(100)))
         #expect(throws: BedrockError.cancelled()) { try result.get() }
         var after = before
         for _ in 0..<40 where after <= before {

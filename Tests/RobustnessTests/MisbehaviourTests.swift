@@ -50,7 +50,7 @@ import Testing
         let response = try await server.collector.response(id: 1, timeout: 60)
         #expect(response["error"]?["data"]?["type"] == .string(type), "\(response.jsonString)")
         #expect(response["error"]?["data"]?["hint"]?.stringValue?.isEmpty == false)
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < TestScale.time(.seconds(30)))
         server.writer.request(2, "config/get")
         #expect(try await server.collector.response(id: 2)["result"] != nil)
     }
@@ -168,7 +168,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             peak = max(peak, Self.residentMiB(process.processIdentifier))
         }
-        #expect(peak < 120, "server RSS reached \(peak) MiB while the client did not read")
+        #expect(peak < TestScale.mebibytes(120), "server RSS reached \(peak) MiB while the client did not read")
         // Then it reads everything and gets the whole answer.
         let collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: .lsp)
         let response = try await collector.response(id: 1, timeout: 120)
@@ -214,7 +214,7 @@ import Testing
         for _ in 0..<16 { server.writer.write([UInt8](repeating: 0x20, count: 4 << 20)) }
         try await Task.sleep(for: .milliseconds(300))
         let after = Self.residentMiB(server.processIdentifier)
-        #expect(after - before < 16, "RSS went from \(before) to \(after) MiB")
+        #expect(after - before < TestScale.mebibytes(16), "RSS went from \(before) to \(after) MiB")
     }
 
     @Test func secretsNeverReachTheDatabaseLogsOrErrors() async throws {

@@ -72,7 +72,8 @@ public struct CLIResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `contenox ARGS` with `CONTENOX_HOME=home` (plus `environment`) and waits, at most `timeout` seconds.
+/// Runs `contenox ARGS` with `CONTENOX_HOME=home` (plus `environment`) and waits, at most `timeout` seconds
+/// (times `TestScale.timeFactor`).
 public func runContenox(
     _ arguments: [String], home: String, environment: [String: String] = [:], timeout: Double = 60
 ) throws -> CLIResult {
@@ -99,6 +100,7 @@ public func runContenox(
         thread.start()
         return thread
     }
+    let timeout = TestScale.seconds(timeout)
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning {
         if Date() > deadline {
@@ -176,8 +178,10 @@ public final class MessageCollector: Sendable {
     /// True once the output reached end of file.
     public var outputEnded: Bool { state.ended.withLock { $0 } }
 
-    /// Waits for the first received message satisfying `match`, and removes it from the queue.
+    /// Waits for the first received message satisfying `match`, and removes it from the queue. Every timeout
+    /// here is in seconds, times `TestScale.timeFactor`.
     public func next(timeout: Double = 20, where match: @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
+        let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while true {
             let found = state.received.withLock { queue -> JSONValue? in
@@ -325,8 +329,9 @@ public final class ServerHarness: Sendable {
         process.waitUntilExit()
     }
 
-    /// Waits for the server to exit and returns its status.
+    /// Waits (at most `timeout` seconds, times `TestScale.timeFactor`) for the server to exit and returns its status.
     public func waitForExit(timeout: Double = 20) async throws -> Int32 {
+        let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
