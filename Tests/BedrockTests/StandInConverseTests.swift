@@ -377,7 +377,8 @@ import Testing
     }
 
     @Test func listModelsLiveAndCatalog() async throws {
-        let standIn = try StandIn.shared()
+        let standIn = try StandIn.start()  // its own: other tests' requests must not show up in the count
+        defer { standIn.stop() }
         let client = StandInSupport.client(standIn)
         let live = try await client.listModels(live: true)
         #expect(!live.isEmpty)
