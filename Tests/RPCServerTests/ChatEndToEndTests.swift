@@ -68,8 +68,10 @@ import Testing
     @Test func deltasArriveBeforeTheResultAndReassembleToIt() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()
-        // Spaced deltas: a burst would be coalesced into fewer notifications (see NotificationOutbox).
-        server.writer.request(1, "chat/stream", ["prompt": "hello there streaming world @@delay-ms=10"])
+        // Spaced deltas (wider in a slow run): a burst would be coalesced into fewer notifications (see
+        // NotificationOutbox).
+        let delay = TestScale.milliseconds(10)
+        server.writer.request(1, "chat/stream", ["prompt": .string("hello there streaming world @@delay-ms=\(delay)")])
         var deltas: [JSONValue] = []
         var result: JSONValue?
         while result == nil {
