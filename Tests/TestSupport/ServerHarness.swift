@@ -179,16 +179,22 @@ public final class MessageCollector: Sendable {
     public var outputEnded: Bool { state.ended.withLock { $0 } }
 
     /// Waits for the first received message satisfying `match`, and removes it from the queue. Every timeout
-    /// here is in seconds, times `TestScale.timeFactor`.
+    /// here is in seconds, times `TestScale.timeFactor`. Once the output has ended (the server died, say, at
+    /// a sanitizer report) nothing more can come, so it fails at once instead of waiting out the timeout.
     public func next(timeout: Double = 20, where match: @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
         let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            // Read before searching: the reader queues every message before it marks the end.
+            let ended = outputEnded
             let found = state.received.withLock { queue -> JSONValue? in
                 guard let index = queue.firstIndex(where: match) else { return nil }
                 return queue.remove(at: index)
             }
             if let found { return found }
+            if ended {
+                throw TimedOut(description: "output ended without a matching message; got \(messages) \(describe())")
+            }
             if Date() > deadline {
                 throw TimedOut(description: "no matching message within \(timeout) s; got \(messages) \(describe())")
             }
