@@ -45,11 +45,12 @@ clean:
 	rm -rf .build
 
 # The whole Swift suite under AddressSanitizer (with LeakSanitizer) and under ThreadSanitizer, each in its own
-# scratch path (.build-asan, .build-tsan), split as `test` splits it; scripts/sanitize.sh has the options and
-# why. The test runner and every `contenox` it spawns write their reports to SCRATCH/sanitizer-logs, and any
-# report fails the target, even one from a child whose stderr no test reads. Wall-clock bounds in the tests
-# are stretched, and RSS bounds under ASan, whose quarantine and shadow memory make RSS say little about the
-# server (Tests/TestSupport/TestScale.swift). LSan's few suppressions, each explained, are in scripts/lsan.supp.
+# scratch path (.build-asan, .build-tsan), split as `test` splits it, then the editor tests against the
+# instrumented server; scripts/sanitize.sh has the options and why. The test runner and every `contenox` it
+# spawns write their reports to SCRATCH/sanitizer-logs, and any report fails the target, even one from a child
+# whose stderr no test reads. Wall-clock bounds in the tests are stretched, and RSS bounds under ASan, whose
+# quarantine and shadow memory make RSS say little about the server (Tests/TestSupport/TestScale.swift).
+# LSan's few suppressions, each explained, are in scripts/lsan.supp.
 sanitize: sanitize-address sanitize-thread
 
 sanitize-address: deps

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the whole Swift test suite with one sanitizer and runs it, split as `make test` splits it:
+# Builds the whole Swift test suite with one sanitizer and runs it, split as `make test` splits it, then the
+# editor tests against the instrumented `contenox serve`:
 #   address   AddressSanitizer with LeakSanitizer (suppressions: scripts/lsan.supp), scratch path .build-asan
 #   thread    ThreadSanitizer, scratch path .build-tsan
 # Every instrumented process (the test runner and each `contenox` the tests spawn) writes its reports to
@@ -43,6 +44,8 @@ started=$SECONDS
 status=0
 "$swift" test --skip-build --scratch-path "$scratch" --skip RobustnessTests || status=1
 "$swift" test --skip-build --scratch-path "$scratch" --filter RobustnessTests || status=1
+# The editor glue in the real editors, against this instrumented server (what `make test` runs last).
+CONTENOX_REAL=1 CONTENOX_BIN="$PWD/$scratch/debug/contenox serve" editor-clients/tests/run.sh || status=1
 reports=("$logs"/*)
 if [[ -e ${reports[0]} ]]; then
     for report in "${reports[@]}"; do
