@@ -32,7 +32,7 @@ import Testing
     deinit {
         // SIGKILL: the fixture may inherit an ignored SIGTERM from the test runner.
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.reap()
     }
 
     func stats() async throws -> JSONValue {

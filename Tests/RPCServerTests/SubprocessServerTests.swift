@@ -209,8 +209,8 @@ import Testing
         let deadline = Date().addingTimeInterval(TestScale.seconds(20))
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!process.isRunning, "the server did not notice its closed output")
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        if process.isRunning { kill(-process.processIdentifier, SIGKILL) }  // the group: bash and the server
+        process.reap()
         let status = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         try? stdin.fileHandleForWriting.close()

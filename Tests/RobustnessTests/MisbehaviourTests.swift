@@ -92,7 +92,7 @@ import Testing
         try server.run()
         defer {
             kill(server.processIdentifier, SIGKILL)
-            server.waitUntilExit()
+            server.reap()
         }
         var port = ""
         for _ in 0..<200 where port.isEmpty {
@@ -156,8 +156,8 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer {
-            if process.isRunning { process.terminate() }
-            process.waitUntilExit()
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.reap()
         }
         let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
         writer.request(0, "initialize")

@@ -104,14 +104,13 @@ public func runContenox(
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning {
         if Date() > deadline {
-            process.terminate()
-            process.waitUntilExit()
+            kill(process.processIdentifier, SIGKILL)  // not SIGTERM, which the child may inherit ignored
+            process.reap()
             throw TimedOut(description: "contenox \(arguments.joined(separator: " ")) ran longer than \(timeout) s")
         }
         usleep(5_000)
     }
-    // Returns at once; without it the Process (which holds itself until waited for) and its pipes leak.
-    process.waitUntilExit()
+    process.reap()  // at once: it has exited; without it the Process and its pipes leak
     // The pipes reach EOF once the child is gone; wait (briefly) for the readers to store what they read.
     let drained = Date().addingTimeInterval(5)
     while readers.contains(where: { !$0.isFinished }) && Date() < drained { usleep(2_000) }
@@ -307,8 +306,9 @@ public final class ServerHarness: Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()  // the Process holds itself (and its pipes) until waited for
+        // SIGKILL rather than SIGTERM, which the server may inherit ignored: waiting must not hang.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.reap()
     }
 
     /// The server's process id (for reading /proc).
@@ -332,7 +332,7 @@ public final class ServerHarness: Sendable {
     /// Kills the server with SIGKILL, as a crash or an OOM killer would, and waits for it.
     public func kill9() {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.reap()
     }
 
     /// Waits (at most `timeout` seconds, times `TestScale.timeFactor`) for the server to exit and returns its status.
@@ -346,7 +346,7 @@ public final class ServerHarness: Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
-        process.waitUntilExit()  // returns at once; releases the Process
+        process.reap()  // at once: it has exited
         return process.terminationStatus
     }
 }

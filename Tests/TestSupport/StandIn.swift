@@ -71,13 +71,13 @@ public final class StandIn: Sendable {
                 return StandIn(port: port, process: process, region: region)
             }
             if !process.isRunning {
-                process.waitUntilExit()
+                process.reap()
                 throw StartError(description: "standin.py exited with status \(process.terminationStatus)")
             }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.reap()
         throw StartError(description: "standin.py did not write its port within 30 s")
     }
 
@@ -98,11 +98,10 @@ public final class StandIn: Sendable {
         }
     }
 
-    /// Kills the stand-in and waits for it. Foundation's `Process` holds itself through a run-loop source
-    /// until `waitUntilExit()` has seen the exit, so a process that is never waited for leaks (with its pipes).
+    /// Kills the stand-in and waits for it (`Process.reap()` says why waiting matters).
     public func stop() {
         if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        process.reap()
     }
 
     deinit {
