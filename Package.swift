@@ -22,9 +22,10 @@ let package = Package(
         // link Foundation and ICU.
         .target(name: "Basics", dependencies: ["CLinux"]),
         .target(name: "JSON", dependencies: ["CJansson"]),
+        .target(name: "Locking"),
         .target(name: "JSONRPC", dependencies: ["JSON"]),
-        .target(name: "Bedrock", dependencies: ["Basics", "JSON", "CCurl", "CCrypto"]),
-        .target(name: "RPCServer", dependencies: ["Basics", "JSON", "JSONRPC", "Bedrock", "CSQLite"]),
+        .target(name: "Bedrock", dependencies: ["Basics", "JSON", "Locking", "CCurl", "CCrypto"]),
+        .target(name: "RPCServer", dependencies: ["Basics", "JSON", "JSONRPC", "Bedrock", "Locking", "CSQLite"]),
         .executableTarget(
             name: "contenox",
             dependencies: [
@@ -40,12 +41,14 @@ let package = Package(
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]
         ),
 
-        .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC", "Locking"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
-        .testTarget(name: "BedrockTests", dependencies: ["Bedrock", "JSON", "TestSupport"], exclude: ["Fixtures"]),
-        .testTarget(name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
+        .testTarget(
+            name: "BedrockTests", dependencies: ["Bedrock", "JSON", "Locking", "TestSupport"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "Locking", "TestSupport"]),
         .testTarget(name: "RobustnessTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
     ]
 )

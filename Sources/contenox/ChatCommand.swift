@@ -4,7 +4,6 @@ import Dispatch
 import Glibc
 import JSON
 import RPCServer
-import Synchronization
 
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

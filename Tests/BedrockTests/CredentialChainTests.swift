@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bedrock
@@ -170,7 +171,9 @@ import Testing
     }
 
     /// Credentials expiring within the refresh margin are fetched again; concurrent callers share one fetch.
+    /// (Lifetime, margin and wait are times TestScale.timeFactor, so a slow run keeps the same story.)
     @Test func expiryRefreshSharedByConcurrentCallers() async throws {
+        let lifetime = Int(TestScale.seconds(3).rounded(.up))
         let dir = try TempDir()
         let script = try dir.write(
             "creds.sh",
@@ -178,14 +181,14 @@ import Testing
             #!/bin/sh
             echo "ran" >> "$COUNT_FILE"
             sleep 0.2
-            exp=$(date -u -d "+3 seconds" +%Y-%m-%dT%H:%M:%SZ)
+            exp=$(date -u -d "+\(lifetime) seconds" +%Y-%m-%dT%H:%M:%SZ)
             n=$(wc -l < "$COUNT_FILE" | tr -d ' ')
             printf '{"Version": 1, "AccessKeyId": "ASIA%s", "SecretAccessKey": "s", ' "$n"
             printf '"SessionToken": "t", "Expiration": "%s"}' "$exp"
             """, executable: true)
         try dir.write("config", "[default]\ncredential_process = \(script)\n")
         let env = Self.isolated(["AWS_CONFIG_FILE": dir.path("config"), "COUNT_FILE": dir.path("count")])
-        let chain = CredentialChain(environment: env, refreshMargin: 1.5)
+        let chain = CredentialChain(environment: env, refreshMargin: TestScale.seconds(1.5))
         func runs() throws -> Int {
             try String(contentsOfFile: dir.path("count"), encoding: .utf8).split(separator: "\n").count
         }
@@ -206,7 +209,7 @@ import Testing
         _ = try await chain.resolve()
         #expect(try runs() == 1)
 
-        try await Task.sleep(for: .seconds(2))
+        try await Task.sleep(for: .seconds(TestScale.seconds(2)))
         guard case .sigV4(let refreshed) = try await chain.resolve().auth else { return }
         #expect(refreshed.accessKeyID == "ASIA2")
         #expect(try runs() == 2)

@@ -1,6 +1,7 @@
 import Foundation
 import JSON
-import Synchronization
+import Locking
+import TestSupport
 import Testing
 
 @testable import Bedrock
@@ -31,7 +32,7 @@ import Testing
     deinit {
         // SIGKILL: the fixture may inherit an ignored SIGTERM from the test runner.
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.reap()
     }
 
     func stats() async throws -> JSONValue {
@@ -90,13 +91,15 @@ import Testing
 
     @Test func stallIsTimeout() async {
         let start = ContinuousClock.now
+        let stall = TestScale.milliseconds(3000)  // twice the bound below, so only the idle timeout passes
         do {
-            _ = try await HTTPTransport.send(HTTPRequest(method: "GET", url: base + "/stall?ms=3000", idleTimeout: 0.3))
+            _ = try await HTTPTransport.send(
+                HTTPRequest(method: "GET", url: base + "/stall?ms=\(stall)", idleTimeout: 0.3))
             Issue.record("expected Timeout")
         } catch {
             #expect(error.type == "Timeout")
         }
-        #expect(ContinuousClock.now - start < .milliseconds(1500))
+        #expect(ContinuousClock.now - start < TestScale.time(.milliseconds(1500)))
     }
 
     @Test func cutIsConnectionFailed() async {
@@ -116,7 +119,7 @@ import Testing
         let cancelledAt = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - cancelledAt < .milliseconds(100))
+        #expect(ContinuousClock.now - cancelledAt < TestScale.time(.milliseconds(100)))
         #expect(throws: BedrockError.cancelled()) { try result.get() }
         var after = before
         for _ in 0..<40 where after <= before {
@@ -140,7 +143,7 @@ import Testing
             }
             func complete(_ error: BedrockError?) { done() }
         }
-        let consumerBox = Mutex<Consumer?>(nil)
+        let consumerBox = LockedValue<Consumer?>(nil)
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let consumer = Consumer { c.resume() }
             consumerBox.withLock { $0 = consumer }
@@ -184,7 +187,7 @@ import Testing
             }
         }
         let holder = TokenHolder()
-        let consumerBox = Mutex<Consumer?>(nil)
+        let consumerBox = LockedValue<Consumer?>(nil)
         let paused = ContinuousClock.now
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let consumer = Consumer(

@@ -172,7 +172,7 @@ import Testing
         let start = ContinuousClock.now
         let streamed = await StandInSupport.collect(
             StandInSupport.client(standIn).converseStream(StandInSupport.request("x @@tokens=10 @@cut-after=3")))
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < TestScale.time(.seconds(5)))
         #expect(streamed.deltaCount == 3)
         #expect(
             streamed.error?.type == "ConnectionFailed" || streamed.error?.type == "StreamCorrupt",
@@ -208,16 +208,17 @@ import Testing
     }
 
     // The stall tests use a stand-in of their own: on the shared one, other tests' load (the stand-in is one
-    // Python process) delayed them by seconds. The stall is twice the bound, so passing proves the idle
-    // timeout fired rather than the stall ending.
+    // Python process) delayed them by seconds. The stall is twice the bound (both scaled by TestScale), so
+    // passing proves the idle timeout fired rather than the stall ending.
     @Test func stallBeyondIdleTimeoutIsTimeout() async throws {
         let standIn = try StandIn.start()
         defer { standIn.stop() }
         let client = StandInSupport.client(standIn, options: StandInSupport.options(idleTimeout: 0.5))
         let start = ContinuousClock.now
         let streamed = await StandInSupport.collect(
-            client.converseStream(StandInSupport.request("x @@tokens=5 @@stall-ms=10000")))
-        #expect(ContinuousClock.now - start < .seconds(5))
+            client.converseStream(
+                StandInSupport.request("x @@tokens=5 @@stall-ms=\(TestScale.milliseconds(10000))")))
+        #expect(ContinuousClock.now - start < TestScale.time(.seconds(5)))
         #expect(streamed.error?.type == "Timeout")
         #expect(streamed.deltaCount >= 1)
     }
@@ -229,23 +230,24 @@ import Testing
             standIn, options: StandInSupport.options(idleTimeout: 0.4, maxAttempts: 1))
         let start = ContinuousClock.now
         do {
-            _ = try await client.converse(StandInSupport.request("x @@stall-before-ms=10000"))
+            _ = try await client.converse(
+                StandInSupport.request("x @@stall-before-ms=\(TestScale.milliseconds(10000))"))
             Issue.record("expected Timeout")
         } catch {
             #expect(error.type == "Timeout")
         }
-        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(ContinuousClock.now - start < TestScale.time(.seconds(5)))
     }
 
     /// Cancelling returns within 100 ms. On 2 shared cores with the whole suite running in parallel, one
     /// attempt can miss by scheduling alone, so the fastest of up to three attempts must make it and
-    /// none may take a second.
+    /// none may take a second (bounds times TestScale.timeFactor).
     @Test func cancellingTheConsumerAbortsTheTransfer() async throws {
         let standIn = try StandIn.start()
         defer { standIn.stop() }
         let client = StandInSupport.client(standIn)
         var fastest = Duration.seconds(60)
-        for _ in 0..<3 where fastest >= .milliseconds(100) {
+        for _ in 0..<3 where fastest >= TestScale.time(.milliseconds(100)) {
             let before = try standIn.stats()["clientDisconnects"]?.intValue ?? 0
             let firstDelta = AsyncStream.makeStream(of: Void.self)
             let consumer = Task {
@@ -266,7 +268,7 @@ import Testing
             let deltas = try? await consumer.value
             let elapsed = ContinuousClock.now - cancelledAt
             fastest = min(fastest, elapsed)
-            #expect(elapsed < .seconds(1), "took \(elapsed)")
+            #expect(elapsed < TestScale.time(.seconds(1)), "took \(elapsed)")
             #expect((deltas ?? 0) < 500)
 
             var disconnects = before
@@ -276,7 +278,7 @@ import Testing
             }
             #expect(disconnects > before, "the stand-in saw the client go away")
         }
-        #expect(fastest < .milliseconds(100), "fastest cancel took \(fastest)")
+        #expect(fastest < TestScale.time(.milliseconds(100)), "fastest cancel took \(fastest)")
     }
 
     @Test func droppingTheStreamAbortsTheTransfer() async throws {
@@ -423,7 +425,8 @@ import Testing
     }
 
     @Test func listModelsLiveAndCatalog() async throws {
-        let standIn = try StandIn.shared()
+        let standIn = try StandIn.start()  // its own: other tests' requests must not show up in the count
+        defer { standIn.stop() }
         let client = StandInSupport.client(standIn)
         let live = try await client.listModels(live: true)
         #expect(!live.isEmpty)

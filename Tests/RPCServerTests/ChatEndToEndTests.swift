@@ -52,7 +52,7 @@ import Testing
         let answer = try await server.collector.response(id: id)
         let elapsed = ContinuousClock.now - cancelled
         #expect(answer["error"]?["code"] == -32800)
-        #expect(elapsed < .seconds(1))
+        #expect(elapsed < TestScale.time(.seconds(1)))
         return elapsed
     }
 
@@ -68,8 +68,10 @@ import Testing
     @Test func deltasArriveBeforeTheResultAndReassembleToIt() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()
-        // Spaced deltas: a burst would be coalesced into fewer notifications (see NotificationOutbox).
-        server.writer.request(1, "chat/stream", ["prompt": "hello there streaming world @@delay-ms=10"])
+        // Spaced deltas (wider in a slow run): a burst would be coalesced into fewer notifications (see
+        // NotificationOutbox).
+        let delay = TestScale.milliseconds(10)
+        server.writer.request(1, "chat/stream", ["prompt": .string("hello there streaming world @@delay-ms=\(delay)")])
         var deltas: [JSONValue] = []
         var result: JSONValue?
         while result == nil {
@@ -252,13 +254,13 @@ import Testing
         var fastest = try await Self.cancelAndTime(server, id: 1)
         // On 2 shared cores a single measurement can miss by scheduling alone: the fastest of up to three
         // cancels must be under 100 ms (the first one's partial answer is what the rest of the test checks).
-        for retry in 0..<2 where fastest >= .milliseconds(100) {
+        for retry in 0..<2 where fastest >= TestScale.time(.milliseconds(100)) {
             let id = JSONValue.int(Int64(50 + retry))
             server.writer.request(id, "chat/stream", ["prompt": "slow @@tokens=500 @@delay-ms=20", "ephemeral": true])
             _ = try await server.collector.next { $0["method"] == "chat/delta" && $0["params"]?["requestId"] == id }
             fastest = min(fastest, try await Self.cancelAndTime(server, id: id))
         }
-        #expect(fastest < .milliseconds(100), "cancel answered after \(fastest)")
+        #expect(fastest < TestScale.time(.milliseconds(100)), "cancel answered after \(fastest)")
 
         var disconnects = before
         for _ in 0..<200 where disconnects == before {
@@ -287,7 +289,9 @@ import Testing
             server.writer.request(
                 .int(Int64(100 + index)), "chat/stream",
                 [
-                    "prompt": .string("stream \(index) word\(index) more\(index) @@delay-ms=200"), "ephemeral": true,
+                    "prompt": .string(
+                        "stream \(index) word\(index) more\(index) @@delay-ms=\(TestScale.milliseconds(200))"),
+                    "ephemeral": true,
                 ])
         }
         for _ in 0..<2000 where !server.collector.messages.contains(where: { $0["method"] == "chat/delta" }) {

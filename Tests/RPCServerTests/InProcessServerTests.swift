@@ -1,8 +1,8 @@
 import Foundation
 import JSON
 import JSONRPC
+import Locking
 import RPCServer
-import Synchronization
 import TestSupport
 import Testing
 
@@ -11,7 +11,7 @@ import Testing
 final class PipeServer: Sendable {
     /// A count shared between a handler and the test.
     final class Counter: Sendable {
-        private let value = Mutex(0)
+        private let value = LockedValue(0)
         func increment() { value.withLock { $0 += 1 } }
         var count: Int { value.withLock { $0 } }
     }
@@ -29,10 +29,11 @@ final class PipeServer: Sendable {
         let services = Services(store: try Store(path: home.path + "/contenox.db"), environment: [:])
         var table = services.methodTable()
         let slowFinished = self.slowFinished
-        // Sleeps until cancelled (or 30 s), then answers; records that its body ran to the end.
+        // Sleeps until cancelled (or 30 s, times TestScale.timeFactor like the bounds that rely on it), then
+        // answers; records that its body ran to the end.
         table.register("test/slow") { params, _ throws(ResponseError) in
             let seconds = try params.optionalInt("seconds") ?? 30
-            try? await Task.sleep(for: .seconds(Double(seconds)))
+            try? await Task.sleep(for: .seconds(TestScale.seconds(Double(seconds))))
             slowFinished.increment()
             return Task.isCancelled ? "cancelled" : "slept"
         }
@@ -69,6 +70,7 @@ final class PipeServer: Sendable {
     func closeInput() { close(inputWrite) }
 
     func exitCode(timeout: Double = 10) async throws -> Int32 {
+        let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             if collector.outputEnded { return await run.value }
@@ -149,7 +151,7 @@ final class PipeServer: Sendable {
         let started = Date()
         server.closeInput()
         #expect(try await server.exitCode() == 1)
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(Date().timeIntervalSince(started) < TestScale.seconds(5))
         #expect(server.slowFinished.count == 1)  // the handler saw the cancellation and ended
     }
 
@@ -162,7 +164,7 @@ final class PipeServer: Sendable {
         let answer = try await server.collector.response(id: "slow-1", timeout: 5)
         #expect(answer["error"]?["code"] == -32800)
         // The handler ends (it was cancelled) but its result is not sent a second time.
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(TestScale.seconds(5))
         while server.slowFinished.count == 0 && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         server.writer.request(2, "backend/list")
         _ = try await server.collector.response(id: 2)
@@ -179,7 +181,7 @@ final class PipeServer: Sendable {
         server.writer.request(2, "backend/list")
         let answer = try await server.collector.response(id: 2, timeout: 5)
         #expect(answer["result"] == ["backends": []])
-        #expect(Date().timeIntervalSince(sent) < 10)  // the slow one sleeps 30 s
+        #expect(Date().timeIntervalSince(sent) < TestScale.seconds(10))  // the slow one sleeps 30 s
         #expect(!server.collector.messages.contains { $0["id"] == 1 })
         server.closeInput()
         _ = try await server.exitCode()

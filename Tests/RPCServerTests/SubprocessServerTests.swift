@@ -140,7 +140,7 @@ import Testing
         server.closeInput()
         _ = try await server.waitForExit()
         // The log is read on a thread of its own; give it a moment to take in the last lines.
-        let deadline = Date().addingTimeInterval(5)
+        let deadline = Date().addingTimeInterval(TestScale.seconds(5))
         while !server.stderr.contains("end of input") && Date() < deadline {
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -206,10 +206,11 @@ import Testing
         try await Task.sleep(for: .milliseconds(300))  // `true` has exited by now
         let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
         writer.request(0, "initialize")
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(TestScale.seconds(20))
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
         #expect(!process.isRunning, "the server did not notice its closed output")
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(-process.processIdentifier, SIGKILL) }  // the group: bash and the server
+        process.reap()
         let status = String(decoding: stdout.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         #expect(status.trimmingCharacters(in: .whitespacesAndNewlines) == "1")
         try? stdin.fileHandleForWriting.close()

@@ -85,7 +85,7 @@ import Testing
         let response = try await server.collector.response(id: 1, timeout: 60)
         #expect(response["error"]?["data"]?["type"] == .string(type), "\(response.jsonString)")
         #expect(response["error"]?["data"]?["hint"]?.stringValue?.isEmpty == false)
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < TestScale.time(.seconds(30)))
         try await Self.expectOnlyTheUserTurn(server, prompt: "hi")
         try await Self.expectAnotherChat(server)
     }
@@ -125,7 +125,10 @@ import Testing
         server.standardOutput = FileHandle.nullDevice
         server.standardError = FileHandle.nullDevice
         try server.run()
-        defer { kill(server.processIdentifier, SIGKILL) }
+        defer {
+            kill(server.processIdentifier, SIGKILL)
+            server.reap()
+        }
         var port = ""
         for _ in 0..<200 where port.isEmpty {
             try await Task.sleep(for: .milliseconds(20))
@@ -277,7 +280,10 @@ import Testing
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { if process.isRunning { process.terminate() } }
+        defer {
+            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+            process.reap()
+        }
         let writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: .lsp)
         writer.request(0, "initialize")
         writer.request(1, "chat/stream", ["prompt": "x @@tokens=400000", "ephemeral": true])
@@ -287,7 +293,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             peak = max(peak, Self.residentMiB(process.processIdentifier))
         }
-        #expect(peak < 120, "server RSS reached \(peak) MiB while the client did not read")
+        #expect(peak < TestScale.mebibytes(120), "server RSS reached \(peak) MiB while the client did not read")
         // Then it reads everything and gets the whole answer.
         let collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: .lsp)
         let response = try await collector.response(id: 1, timeout: 120)
@@ -333,7 +339,7 @@ import Testing
         for _ in 0..<16 { server.writer.write([UInt8](repeating: 0x20, count: 4 << 20)) }
         try await Task.sleep(for: .milliseconds(300))
         let after = Self.residentMiB(server.processIdentifier)
-        #expect(after - before < 16, "RSS went from \(before) to \(after) MiB")
+        #expect(after - before < TestScale.mebibytes(16), "RSS went from \(before) to \(after) MiB")
     }
 
     @Test func secretsNeverReachTheDatabaseLogsOrErrors() async throws {

@@ -1,7 +1,7 @@
 import Foundation
 import JSON
 import JSONRPC
-import Synchronization
+import Locking
 
 /// Why the `contenox` executable cannot be used.
 public struct ExecutableUnavailable: Error, Sendable, CustomStringConvertible {
@@ -60,7 +60,7 @@ public struct TemporaryHome: Sendable {
 
 /// Bytes appended by a reader thread and read by the test.
 final class ByteSink: Sendable {
-    private let data = Mutex(Data())
+    private let data = LockedValue(Data())
     func append(_ more: Data) { data.withLock { $0.append(more) } }
     var text: String { String(decoding: data.withLock { $0 }, as: UTF8.self) }
 }
@@ -72,7 +72,8 @@ public struct CLIResult: Sendable {
     public var stderr: String
 }
 
-/// Runs `contenox ARGS` with `CONTENOX_HOME=home` (plus `environment`) and waits, at most `timeout` seconds.
+/// Runs `contenox ARGS` with `CONTENOX_HOME=home` (plus `environment`) and waits, at most `timeout` seconds
+/// (times `TestScale.timeFactor`).
 public func runContenox(
     _ arguments: [String], home: String, environment: [String: String] = [:], timeout: Double = 60
 ) throws -> CLIResult {
@@ -99,14 +100,17 @@ public func runContenox(
         thread.start()
         return thread
     }
+    let timeout = TestScale.seconds(timeout)
     let deadline = Date().addingTimeInterval(timeout)
     while process.isRunning {
         if Date() > deadline {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)  // not SIGTERM, which the child may inherit ignored
+            process.reap()
             throw TimedOut(description: "contenox \(arguments.joined(separator: " ")) ran longer than \(timeout) s")
         }
         usleep(5_000)
     }
+    process.reap()  // at once: it has exited; without it the Process and its pipes leak
     // The pipes reach EOF once the child is gone; wait (briefly) for the readers to store what they read.
     let drained = Date().addingTimeInterval(5)
     while readers.contains(where: { !$0.isFinished }) && Date() < drained { usleep(2_000) }
@@ -123,8 +127,8 @@ public final class MessageCollector: Sendable {
     }
 
     private final class State: Sendable {
-        let received = Mutex<[JSONValue]>([])
-        let ended = Mutex(false)
+        let received = LockedValue<[JSONValue]>([])
+        let ended = LockedValue(false)
     }
 
     private let state = State()
@@ -173,15 +177,23 @@ public final class MessageCollector: Sendable {
     /// True once the output reached end of file.
     public var outputEnded: Bool { state.ended.withLock { $0 } }
 
-    /// Waits for the first received message satisfying `match`, and removes it from the queue.
+    /// Waits for the first received message satisfying `match`, and removes it from the queue. Every timeout
+    /// here is in seconds, times `TestScale.timeFactor`. Once the output has ended (the server died, say, at
+    /// a sanitizer report) nothing more can come, so it fails at once instead of waiting out the timeout.
     public func next(timeout: Double = 20, where match: @Sendable (JSONValue) -> Bool) async throws -> JSONValue {
+        let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while true {
+            // Read before searching: the reader queues every message before it marks the end.
+            let ended = outputEnded
             let found = state.received.withLock { queue -> JSONValue? in
                 guard let index = queue.firstIndex(where: match) else { return nil }
                 return queue.remove(at: index)
             }
             if let found { return found }
+            if ended {
+                throw TimedOut(description: "output ended without a matching message; got \(messages) \(describe())")
+            }
             if Date() > deadline {
                 throw TimedOut(description: "no matching message within \(timeout) s; got \(messages) \(describe())")
             }
@@ -304,7 +316,9 @@ public final class ServerHarness: Sendable {
     }
 
     deinit {
-        if process.isRunning { process.terminate() }
+        // SIGKILL rather than SIGTERM, which the server may inherit ignored: waiting must not hang.
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.reap()
     }
 
     /// The server's process id (for reading /proc).
@@ -328,11 +342,12 @@ public final class ServerHarness: Sendable {
     /// Kills the server with SIGKILL, as a crash or an OOM killer would, and waits for it.
     public func kill9() {
         kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        process.reap()
     }
 
-    /// Waits for the server to exit and returns its status.
+    /// Waits (at most `timeout` seconds, times `TestScale.timeFactor`) for the server to exit and returns its status.
     public func waitForExit(timeout: Double = 20) async throws -> Int32 {
+        let timeout = TestScale.seconds(timeout)
         let deadline = Date().addingTimeInterval(timeout)
         while process.isRunning {
             if Date() > deadline {
@@ -341,6 +356,7 @@ public final class ServerHarness: Sendable {
             }
             try await Task.sleep(for: .milliseconds(10))
         }
+        process.reap()  // at once: it has exited
         return process.terminationStatus
     }
 }

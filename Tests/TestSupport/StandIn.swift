@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Locking
 import Synchronization
 
 #if canImport(Glibc)
@@ -14,6 +15,7 @@ public final class StandIn: Sendable {
     public let port: Int
     public let pid: Int32
     public let region: String
+    private let process: Process
     /// http://127.0.0.1:PORT
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 
@@ -33,10 +35,11 @@ public final class StandIn: Sendable {
         public static let containerToken = "standin-container-token"
     }
 
-    private init(port: Int, pid: Int32, region: String) {
+    private init(port: Int, process: Process, region: String) {
         self.port = port
-        self.pid = pid
+        self.pid = process.processIdentifier
         self.region = region
+        self.process = process
     }
 
     /// Path of tools/standin/standin.py, found from this file's location.
@@ -65,18 +68,20 @@ public final class StandIn: Sendable {
                 let port = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)), port > 0
             {
                 try? FileManager.default.removeItem(atPath: portFile)
-                return StandIn(port: port, pid: process.processIdentifier, region: region)
+                return StandIn(port: port, process: process, region: region)
             }
             if !process.isRunning {
+                process.reap()
                 throw StartError(description: "standin.py exited with status \(process.terminationStatus)")
             }
             usleep(20_000)
         }
         kill(process.processIdentifier, SIGKILL)
+        process.reap()
         throw StartError(description: "standin.py did not write its port within 30 s")
     }
 
-    private static let sharedInstance = Mutex<StandIn?>(nil)
+    private static let sharedInstance = LockedValue<StandIn?>(nil)
 
     /// One stand-in for the whole test process, started on first use, killed when the process exits.
     public static func shared() throws -> StandIn {
@@ -93,11 +98,10 @@ public final class StandIn: Sendable {
         }
     }
 
+    /// Kills the stand-in and waits for it (`Process.reap()` says why waiting matters).
     public func stop() {
-        if kill(pid, SIGKILL) == 0 {
-            var status: Int32 = 0
-            waitpid(pid, &status, 0)
-        }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.reap()
     }
 
     deinit {

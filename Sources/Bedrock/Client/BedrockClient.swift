@@ -1,7 +1,7 @@
 import FoundationEssentials
 import Glibc
 import JSON
-import Synchronization
+import Locking
 
 /// Talks to one Bedrock backend: Converse, ConverseStream, model listing and a health check. Every attempt is
 /// signed afresh (SigV4, service `bedrock`, the endpoint's region) or carries a Bedrock API key as Bearer.
@@ -27,7 +27,7 @@ public final class BedrockClient: Sendable {
     let environment: [String: String]
     private let endpointResult: Result<BedrockEndpoint, BedrockError>
     let credentialChain: CredentialChain
-    let modelCache = Mutex<[ModelInfo]?>(nil)
+    let modelCache = LockedValue<[ModelInfo]?>(nil)
 
     public convenience init(
         backend: BackendSettings, environment: [String: String] = ProcessInfo.processInfo.environment

@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The events of one ConverseStream answer as they are decoded. Iterate it for events one by one, or
 /// `batches` for them in the groups they arrived in (all the events of one network read), which is cheaper
@@ -81,7 +81,7 @@ final class StreamFlow: Sendable {
         var paused = false
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let control: TokenHolder
 
     init(control: TokenHolder) {

@@ -1,5 +1,5 @@
 import FoundationEssentials
-import Synchronization
+import Locking
 
 /// How a request authenticates: SigV4 with AWS credentials, or a Bedrock API key as a Bearer token.
 public enum BedrockAuth: Sendable, Equatable, CustomStringConvertible {
@@ -55,7 +55,7 @@ public final class CredentialChain: Sendable {
         var cached: ResolvedCredentials?
         var inflight: Task<Result<ResolvedCredentials, BedrockError>, Never>?
     }
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
 
     public init(
         apiKeyEnv: String? = nil, environment: [String: String], region: String? = nil,

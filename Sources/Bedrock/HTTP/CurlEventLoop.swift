@@ -1,6 +1,6 @@
 import Basics
 internal import CCurl
-import Synchronization
+import Locking
 
 /// Runs every HTTP transfer of the process on one thread with a libcurl multi handle, which it owns.
 ///
@@ -34,7 +34,7 @@ final class CurlEventLoop: Sendable {
     }
 
     private let multi: MultiHandle
-    private let queue = Mutex<[SendableCommand]>([])
+    private let queue = LockedValue<[SendableCommand]>([])
 
     /// `Command` holds non-Sendable transfers; the box marks the hand-over from the submitting thread to the
     /// loop thread. Safe because the submitter never touches the transfer after `submit`.

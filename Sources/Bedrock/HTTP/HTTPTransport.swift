@@ -1,4 +1,4 @@
-import Synchronization
+import Locking
 
 /// The Bedrock module's HTTP entry points over `CurlEventLoop`.
 enum HTTPTransport {
@@ -45,7 +45,7 @@ enum HTTPTransport {
 /// Hands the cancel token of the current transfer to whoever cancels, which may happen before or after the
 /// transfer starts: a request's cancellation handler, or a stream's driver task and its onTermination.
 final class TokenHolder: Sendable {
-    private let state = Mutex<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
+    private let state = LockedValue<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
 
     var isCancelled: Bool { state.withLock { $0.cancelled } }
 

@@ -2,7 +2,7 @@ import Basics
 import Glibc
 import JSON
 import JSONRPC
-import Synchronization
+import Locking
 
 /// A method handler. It sees only its params and a context to send notifications through; it knows
 /// nothing of stdio, framing or ids in flight, so it can be tested in-process.
@@ -74,10 +74,10 @@ public final class JSONRPCServer: Sendable {
     private let configuration: Configuration
     private let logger: Logger
     private let input: Int32
-    private let state = Mutex(Lifecycle())
-    private let writer: Mutex<OutputWriter?> = Mutex(nil)
-    private let completion = Mutex<CheckedContinuation<Int32, Never>?>(nil)
-    private let exitCode = Mutex<Int32?>(nil)
+    private let state = LockedValue(Lifecycle())
+    private let writer: LockedValue<OutputWriter?> = LockedValue(nil)
+    private let completion = LockedValue<CheckedContinuation<Int32, Never>?>(nil)
+    private let exitCode = LockedValue<Int32?>(nil)
 
     public init(methods: MethodTable, configuration: Configuration, logger: Logger, input: Int32 = 0, output: Int32 = 1)
     {
@@ -185,8 +185,8 @@ public final class JSONRPCServer: Sendable {
 
     /// The answers of one batch, filled in by its requests' tasks in any order.
     private final class BatchResults: Sendable {
-        private let slots: Mutex<[Message?]>
-        init(count: Int) { slots = Mutex(Array(repeating: nil, count: count)) }
+        private let slots: LockedValue<[Message?]>
+        init(count: Int) { slots = LockedValue(Array(repeating: nil, count: count)) }
         func set(_ index: Int, _ message: Message?) { slots.withLock { $0[index] = message } }
         /// The answers present, in request order (cancelled requests were answered on their own).
         var all: [Message] { slots.withLock { $0.compactMap { $0 } } }

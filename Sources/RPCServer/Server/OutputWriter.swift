@@ -1,7 +1,7 @@
 import Basics
 import Dispatch
 import Glibc
-import Synchronization
+import Locking
 
 /// The one owner of the output stream. Frames are queued whole (as pieces: a header and a body) and
 /// written in order by a thread of its own, so a slow reader never blocks Swift's cooperative pool;
@@ -26,7 +26,7 @@ final class OutputWriter: Sendable {
 
     private let fd: Int32
     private let limit: Int
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let wake = DispatchSemaphore(value: 0)
     private let drained = DispatchSemaphore(value: 0)
     private let onClose: @Sendable () -> Void

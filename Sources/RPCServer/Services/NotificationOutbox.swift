@@ -1,5 +1,5 @@
 import JSON
-import Synchronization
+import Locking
 
 /// Stands between a stream's events and a client that may read more slowly than Bedrock writes.
 ///
@@ -49,7 +49,7 @@ final class NotificationOutbox: Sendable {
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state = Mutex(State())
+    private let state = LockedValue(State())
     private let sessionID: JSONValue
 
     /// `sessionID` goes into every notification (null for an ephemeral chat).

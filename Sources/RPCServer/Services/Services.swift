@@ -1,6 +1,6 @@
 import Bedrock
 import JSON
-import Synchronization
+import Locking
 
 /// The one service layer behind both faces of contenox: the CLI commands and the JSON-RPC methods call
 /// these, so validation and behaviour are written once.
@@ -8,13 +8,13 @@ public final class Services: Sendable {
     /// Where the database lives; it is opened on first use, so `initialize` and `version` never wait for it.
     public let storePath: String
     public let environment: [String: String]
-    private let openedStore: Mutex<Store?>
-    private let clients = Mutex<[String: (BackendSettings, BedrockClient)]>([:])
+    private let openedStore: LockedValue<Store?>
+    private let clients = LockedValue<[String: (BackendSettings, BedrockClient)]>([:])
     private let clientOptions: BedrockClient.Options
 
     public init(store: Store, environment: [String: String], clientOptions: BedrockClient.Options = .init()) {
         self.storePath = store.path
-        self.openedStore = Mutex(store)
+        self.openedStore = LockedValue(store)
         self.environment = environment
         self.clientOptions = clientOptions
     }
@@ -22,7 +22,7 @@ public final class Services: Sendable {
     /// Uses the store at its default location for this environment, opening it when first needed.
     public init(environment: [String: String], clientOptions: BedrockClient.Options = .init()) {
         self.storePath = Store.defaultPath(environment: environment)
-        self.openedStore = Mutex(nil)
+        self.openedStore = LockedValue(nil)
         self.environment = environment
         self.clientOptions = clientOptions
     }

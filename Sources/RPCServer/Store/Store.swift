@@ -2,7 +2,7 @@ import Basics
 import FoundationEssentials
 import Glibc
 import JSON
-import Synchronization
+import Locking
 
 /// A backend as stored: its name, type and URL, the region it resolved to (nil: taken from the
 /// environment at use), and the *name* of the variable holding its keys — never the keys.
@@ -66,7 +66,7 @@ public final class Store: Sendable {
     public let path: String
     /// Used only while `lock` is held (see `withConnection`), which is what makes sharing it safe.
     nonisolated(unsafe) private let connection: SQLiteConnection
-    private let lock = Mutex(())
+    private let lock = LockedValue(())
 
     /// The database path: `$CONTENOX_HOME/contenox.db`, else `$XDG_CONFIG_HOME/contenox/contenox.db`,
     /// else `~/.config/contenox/contenox.db`.

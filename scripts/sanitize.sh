@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the whole Swift test suite with one sanitizer and runs it, split as `make test` splits it, then the
+# editor tests against the instrumented `contenox serve`:
+#   address   AddressSanitizer with LeakSanitizer (suppressions: scripts/lsan.supp), scratch path .build-asan
+#   thread    ThreadSanitizer, scratch path .build-tsan
+# Every instrumented process (the test runner and each `contenox` the tests spawn) writes its reports to
+# files under SCRATCH/sanitizer-logs rather than to stderr, which tests often discard or never read. Any file
+# there fails this script, and all of them are printed. halt_on_error=1 also makes a process stop at its
+# first report, so the test that spawned it fails as well.
+# Usage: scripts/sanitize.sh address|thread    ($SWIFT, default swift, is the toolchain's driver)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+swift=${SWIFT:-swift}
+kind=${1:-}
+case "$kind" in
+address) scratch=.build-asan ;;
+thread) scratch=.build-tsan ;;
+*)
+    echo "usage: scripts/sanitize.sh address|thread" >&2
+    exit 2
+    ;;
+esac
+
+"$swift" build --build-tests -Xswiftc -warnings-as-errors -Xswiftc -sanitize="$kind" --scratch-path "$scratch"
+
+logs="$PWD/$scratch/sanitizer-logs"
+rm -rf "$logs"
+mkdir -p "$logs"
+# Everything runs several times slower, and RSS includes shadow memory (see Tests/TestSupport/TestScale.swift).
+export CONTENOX_TEST_TIME_SCALE=4
+if [[ $kind == address ]]; then
+    # ASan's quarantine keeps up to 256 MiB of freed blocks resident: 520 MiB where a plain build peaks at 53.
+    export CONTENOX_TEST_MEMORY_SCALE=8
+    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$logs/asan"
+    export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp:print_suppressions=0"
+else
+    export CONTENOX_TEST_MEMORY_SCALE=1
+    # atexit_sleep_ms: TSan's default keeps every exiting process alive one more second, and the tests run
+    # hundreds of short `contenox` commands, each blocking a test thread meanwhile.
+    export TSAN_OPTIONS="halt_on_error=1:log_path=$logs/tsan:atexit_sleep_ms=50"
+fi
+
+started=$SECONDS
+status=0
+"$swift" test --skip-build --scratch-path "$scratch" --skip RobustnessTests || status=1
+"$swift" test --skip-build --scratch-path "$scratch" --filter RobustnessTests || status=1
+# The editor glue in the real editors, against this instrumented server (what `make test` runs last).
+CONTENOX_REAL=1 CONTENOX_BIN="$PWD/$scratch/debug/contenox serve" editor-clients/tests/run.sh || status=1
+reports=("$logs"/*)
+if [[ -e ${reports[0]} ]]; then
+    for report in "${reports[@]}"; do
+        echo "==== $report"
+        cat "$report"
+    done
+    echo "sanitize: $kind: ${#reports[@]} process(es) reported, see above" >&2
+    status=1
+fi
+echo "sanitize: $kind: tests ran for $((SECONDS - started)) s, status $status"
+exit $status
