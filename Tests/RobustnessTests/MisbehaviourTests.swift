@@ -144,7 +144,7 @@ import Testing
         #expect(response["error"]?["data"]?["type"] == "ConnectionFailed", "\(response.jsonString)")
         let message = (response["error"]?["message"]?.stringValue ?? "").lowercased()
         #expect(message.contains("certificate") || message.contains("ssl") || message.contains("tls"), "\(message)")
-        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(ContinuousClock.now - started < TestScale.time(.seconds(30)))
         try await Self.expectOnlyTheUserTurn(contenox, prompt: "hi")
         try await Self.expectAnotherChat(contenox)
     }
@@ -249,7 +249,9 @@ import Testing
         while response == nil {
             takeDeltas()
             response = server.collector.take { $0["id"] == 1 }.first
-            try #require(ContinuousClock.now - started < .seconds(600), "no answer after \(deltaBytes) bytes of deltas")
+            try #require(
+                ContinuousClock.now - started < TestScale.time(.seconds(600)),
+                "no answer after \(deltaBytes) bytes of deltas")
             try await Task.sleep(for: .milliseconds(20))
         }
         takeDeltas()
