@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import Bedrock
@@ -36,6 +37,18 @@ import Testing
         #expect(file.sections["profile dev"]?["s3.addressing_style"] == "path")
         #expect(file.sections["profile dev"]?["after"] == "value")
         #expect(file.sections["services  my-services"]?["bedrock-runtime.endpoint_url"] == "http://127.0.0.1:1")
+    }
+
+    /// A byte that is not UTF-8 (a Latin-1 comment, say) must not make the whole file count as empty.
+    @Test func aStrayNonUTF8ByteDoesNotHideTheProfiles() throws {
+        let dir = try TempDir()
+        let path = dir.path("config")
+        let bytes = Array("# caf".utf8) + [0xE9] + Array("\n[profile dev]\nregion = eu-west-1\n".utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let profiles = AWSSharedProfiles.load(environment: [
+            "AWS_CONFIG_FILE": path, "AWS_SHARED_CREDENTIALS_FILE": dir.path("missing"),
+        ])
+        #expect(profiles.profiles["dev"]?["region"] == "eu-west-1")
     }
 
     @Test func sectionNamesAreCaseSensitive() {

@@ -103,12 +103,19 @@ package struct AWSSharedProfiles: Sendable {
         let configPath = expand(nonEmpty(environment["AWS_CONFIG_FILE"]) ?? "~/.aws/config", home: home)
         let credentialsPath = expand(
             nonEmpty(environment["AWS_SHARED_CREDENTIALS_FILE"]) ?? "~/.aws/credentials", home: home)
-        let config = AWSConfigFile(parsing: (try? String(contentsOfFile: configPath, encoding: .utf8)) ?? "")
-        let credentials = AWSConfigFile(
-            parsing: (try? String(contentsOfFile: credentialsPath, encoding: .utf8)) ?? "")
+        let config = AWSConfigFile(parsing: readText(configPath))
+        let credentials = AWSConfigFile(parsing: readText(credentialsPath))
         return AWSSharedProfiles(
             config: config, credentials: credentials, configPath: configPath,
             credentialsPath: credentialsPath)
+    }
+
+    /// A file's text, "" when it cannot be read. Bytes that are not UTF-8 become U+FFFD rather than making the
+    /// whole file count as empty: one stray byte in a comment must not hide every profile ("profile not
+    /// found" would send the user looking in the wrong place).
+    static func readText(_ path: String) -> String {
+        guard let data = try? Data(contentsOf: URL(fileURLWithPath: path)) else { return "" }
+        return String(decoding: data, as: UTF8.self)
     }
 
     package init(
