@@ -42,7 +42,7 @@ let package = Package(
         ),
 
         .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC", "Locking"], path: "Tests/TestSupport"),
-        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics", "TestSupport"]),
         .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
         .testTarget(

@@ -390,7 +390,7 @@ import Testing
     /// SIGKILL at seeded random moments during chats and configuration writes; the database stays sound.
     @Test func killedAtRandomMomentsTheStoreStaysSound() async throws {
         let (home, environment) = try Self.home()
-        var rng = RandomInputTests.Generator(state: 7)
+        var rng = SeededGenerator(seed: 7)
         for round in 0..<8 {
             let server = try ServerHarness(home: home.store, environment: environment)
             try await server.initialize()

@@ -12,20 +12,7 @@ import Testing
 @Suite struct RandomInputTests {
     static let iterations = Int(ProcessInfo.processInfo.environment["CONTENOX_FUZZ_ITERATIONS"] ?? "") ?? 2000
 
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-        mutating func bytes(_ count: Int) -> [UInt8] { (0..<count).map { _ in UInt8(truncatingIfNeeded: next()) } }
-    }
-
-    static func chunks(_ input: [UInt8], _ rng: inout Generator) -> [[UInt8]] {
+    static func chunks(_ input: [UInt8], _ rng: inout SeededGenerator) -> [[UInt8]] {
         var result: [[UInt8]] = []
         var index = 0
         while index < input.count {
@@ -36,7 +23,7 @@ import Testing
         return result
     }
 
-    static func randomJSON(_ rng: inout Generator, depth: Int = 0) -> JSONValue {
+    static func randomJSON(_ rng: inout SeededGenerator, depth: Int = 0) -> JSONValue {
         switch rng.below(depth > 4 ? 5 : 7) {
         case 0: return .null
         case 1: return .bool(rng.below(2) == 0)
@@ -56,7 +43,7 @@ import Testing
     }
 
     @Test func jsonRoundTripsEveryGeneratedValue() throws {
-        var rng = Generator(state: 1)
+        var rng = SeededGenerator(seed: 1)
         for _ in 0..<Self.iterations {
             let value = Self.randomJSON(&rng)
             let text = value.serialized()
@@ -65,7 +52,7 @@ import Testing
     }
 
     @Test func jsonParserRejectsGarbageWithoutCrashing() {
-        var rng = Generator(state: 2)
+        var rng = SeededGenerator(seed: 2)
         let valid = Array(
             #"{"jsonrpc":"2.0","id":1,"method":"chat/stream","params":{"prompt":"hé","n":[1,2.5,null]}}"#.utf8)
         for _ in 0..<Self.iterations * 4 {
@@ -88,7 +75,7 @@ import Testing
     }
 
     @Test func framersSurviveGarbageAndStayBounded() {
-        var rng = Generator(state: 3)
+        var rng = SeededGenerator(seed: 3)
         let limit = 4096
         for _ in 0..<Self.iterations {
             var input: [UInt8] = []
@@ -114,7 +101,7 @@ import Testing
     }
 
     @Test func framersFindEveryValidFrameAfterGarbage() {
-        var rng = Generator(state: 4)
+        var rng = SeededGenerator(seed: 4)
         for _ in 0..<Self.iterations {
             let body = Array("{\"id\":\(rng.below(1000))}".utf8)
             // Garbage without a newline or a colon-line that could look like a header, then a good frame.
@@ -132,7 +119,7 @@ import Testing
     }
 
     @Test func eventStreamDecoderRejectsEveryCorruptionAndNeverCrashes() {
-        var rng = Generator(state: 5)
+        var rng = SeededGenerator(seed: 5)
         let message = EventStreamMessage(
             headers: [
                 .init(name: ":event-type", value: .string("contentBlockDelta")),
@@ -165,7 +152,7 @@ import Testing
     }
 
     @Test func awsConfigParserTakesAnything() {
-        var rng = Generator(state: 6)
+        var rng = SeededGenerator(seed: 6)
         let pieces = [
             "[default]\n", "[profile dev]\n", "aws_access_key_id = A\n", "region=us-east-1 ; c\n", "# c\n",
             "[services x]\n", "  nested = 1\n", "=\n", "[", "]\n", "key\n", "s3 =\n", "\u{0}", "é=ü\n",

@@ -1,5 +1,6 @@
 import Bedrock
 import JSON
+import TestSupport
 import Testing
 
 /// `JSONValue.parseSmall` must either step aside (nil) or give exactly what jansson gives.
@@ -71,7 +72,7 @@ import Testing
     /// Generated documents and byte-level mutations of them: whenever the fast path answers, it
     /// answers like jansson.
     @Test func generatedAndMutatedDocumentsAgreeWithJansson() {
-        var rng = RandomInputTests.Generator(state: 42)
+        var rng = SeededGenerator(seed: 42)
         var answered = 0
         for _ in 0..<RandomInputTests.iterations * 5 {
             let document = Array(RandomInputTests.randomJSON(&rng).jsonString.utf8)
@@ -94,7 +95,7 @@ import Testing
     /// Streamed delta payloads, generated and mutated: the event decoded from a view of the bytes (the
     /// jansson-free path) is the event decoded from a copy (jansson), or the same error.
     @Test func deltaEventsDecodeAlikeFromViewsAndCopies() throws {
-        var rng = RandomInputTests.Generator(state: 7)
+        var rng = SeededGenerator(seed: 7)
         let pieces = [" tok", "é", "\\n", "\\\"", "\\u00e9", "\\ud83d\\ude00", "😀", "\\t", "a", "\\/"]
         for _ in 0..<RandomInputTests.iterations * 2 {
             let text = (0..<rng.below(6)).map { _ in pieces[rng.below(pieces.count)] }.joined()
