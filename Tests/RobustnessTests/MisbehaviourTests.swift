@@ -269,13 +269,7 @@ import Testing
     /// A client that stops reading: the server stops at its output bound instead of queueing the stream.
     @Test func aClientThatStopsReadingDoesNotGrowTheServer() async throws {
         let (home, environment) = try Self.home()
-        let process = Process()
-        process.executableURL = try contenoxExecutable()
-        process.arguments = ["serve"]
-        var env = ProcessInfo.processInfo.environment
-        env["CONTENOX_HOME"] = home.store
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        let process = try contenoxProcess(["serve"], home: home.store, environment: environment)
         let stdin = Pipe()
         let stdout = Pipe()
         process.standardInput = stdin

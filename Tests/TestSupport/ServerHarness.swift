@@ -19,6 +19,21 @@ public func contenoxExecutable() throws(ExecutableUnavailable) -> URL {
     try locatedExecutable.get()
 }
 
+/// A `contenox ARGS` process, not started, with this process's environment plus `CONTENOX_HOME=home` and
+/// `environment`; the caller sets up its standard streams and runs it.
+public func contenoxProcess(_ arguments: [String], home: String, environment: [String: String] = [:]) throws
+    -> Process
+{
+    let process = Process()
+    process.executableURL = try contenoxExecutable()
+    process.arguments = arguments
+    var env = ProcessInfo.processInfo.environment
+    env["CONTENOX_HOME"] = home
+    for (key, value) in environment { env[key] = value }
+    process.environment = env
+    return process
+}
+
 private let locatedExecutable: Result<URL, ExecutableUnavailable> = locateExecutable()
 
 private func locateExecutable(file: String = #filePath) -> Result<URL, ExecutableUnavailable> {
@@ -78,13 +93,7 @@ public func runContenox(
     _ arguments: [String], home: String, environment: [String: String] = [:], timeout: Double = 60
 ) throws -> CLIResult {
     struct TimedOut: Error, CustomStringConvertible { var description: String }
-    let process = Process()
-    process.executableURL = try contenoxExecutable()
-    process.arguments = arguments
-    var env = ProcessInfo.processInfo.environment
-    env["CONTENOX_HOME"] = home
-    for (key, value) in environment { env[key] = value }
-    process.environment = env
+    let process = try contenoxProcess(arguments, home: home, environment: environment)
     let stdout = Pipe()
     let stderr = Pipe()
     process.standardOutput = stdout
@@ -283,13 +292,8 @@ public final class ServerHarness: Sendable {
     public init(
         home: String, framing: HarnessFraming = .lsp, arguments: [String] = [], environment: [String: String] = [:]
     ) throws {
-        let process = Process()
-        process.executableURL = try contenoxExecutable()
-        process.arguments = ["serve", "--framing", framing.rawValue] + arguments
-        var env = ProcessInfo.processInfo.environment
-        env["CONTENOX_HOME"] = home
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
+        let process = try contenoxProcess(
+            ["serve", "--framing", framing.rawValue] + arguments, home: home, environment: environment)
         let stdin = Pipe()
         let stdout = Pipe()
         let stderr = Pipe()
