@@ -102,9 +102,7 @@ private struct SmallReader {
                 if let keeping { keep = keeping.contains { sameBytes(raw, $0) } }
                 if keep {
                     key = Self.validated(raw)
-                } else if !Self.isValidUTF8(
-                    UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
-                {
+                } else if !Self.isValidUTF8(raw) {
                     return nil
                 }
             } else {
@@ -194,8 +192,7 @@ private struct SmallReader {
                 // Escapes are ASCII, so checking the raw span checks the text it stands for.
                 let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<index])
                 index += 1
-                return Self.isValidUTF8(
-                    UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
+                return Self.isValidUTF8(raw)
             }
             if byte == UInt8(ascii: "\\") {
                 index += 1
@@ -372,22 +369,18 @@ private struct SmallReader {
     /// looked up type metadata on every call and cost more than the rest of the parse.
     private static func validated(_ raw: UnsafeRawBufferPointer) -> String? {
         if let known = KnownKeys.match(raw) { return known }
-        let utf8 = UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count)
-        guard isValidUTF8(utf8) else { return nil }
-        return String(decoding: utf8, as: UTF8.self)
+        guard isValidUTF8(raw) else { return nil }
+        return String(decoding: raw.assumingMemoryBound(to: UInt8.self), as: UTF8.self)
     }
 
-    static func isValidUTF8(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func isValidUTF8(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var index = 0
         let count = bytes.count
         // ASCII eight bytes at a time: nearly all of a streamed answer.
-        if let base = bytes.baseAddress {
-            let raw = UnsafeRawPointer(base)
-            while count - index >= 8,
-                raw.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
-            {
-                index += 8
-            }
+        while count - index >= 8,
+            bytes.loadUnaligned(fromByteOffset: index, as: UInt64.self) & 0x8080_8080_8080_8080 == 0
+        {
+            index += 8
         }
         while index < count {
             let lead = bytes[index]
@@ -422,20 +415,10 @@ private struct SmallReader {
 private enum KnownKeys {
     static func match(_ raw: UnsafeRawBufferPointer) -> String? {
         switch raw.count {
-        case 17 where equal(raw, "contentBlockIndex"): return "contentBlockIndex"
-        case 16 where equal(raw, "reasoningContent"): return "reasoningContent"
+        case 17 where sameBytes(raw, "contentBlockIndex"): return "contentBlockIndex"
+        case 16 where sameBytes(raw, "reasoningContent"): return "reasoningContent"
         default: return nil
         }
-    }
-
-    private static func equal(_ raw: UnsafeRawBufferPointer, _ key: StaticString) -> Bool {
-        sameBytes(raw, key)
-    }
-}
-
-extension SmallReader {
-    static func isValidUTF8(_ raw: UnsafeRawBufferPointer) -> Bool {
-        isValidUTF8(UnsafeBufferPointer(start: raw.baseAddress?.assumingMemoryBound(to: UInt8.self), count: raw.count))
     }
 }
 
