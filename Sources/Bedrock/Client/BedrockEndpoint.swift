@@ -126,6 +126,6 @@ public struct BedrockEndpoint: Sendable, Equatable {
 }
 
 func nonEmpty(_ s: String?) -> String? {
-    guard let s, !s.trimmingWhitespace().isEmpty else { return nil }
-    return s.trimmingWhitespace()
+    guard let trimmed = s?.trimmingWhitespace(), !trimmed.isEmpty else { return nil }
+    return trimmed
 }
