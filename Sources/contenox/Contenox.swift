@@ -50,6 +50,7 @@ func service<T>(_ body: () async throws -> T) async throws -> T {
 enum Main {
     /// Exit codes: 0 ok, 1 failure, 2 usage.
     static func main() async {
+        CrashHandler.install(environment: ProcessInfo.processInfo.environment)
         do {
             var command = try Contenox.parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {

@@ -381,6 +381,46 @@ import Testing
         #expect((directory[.posixPermissions] as? Int) == 0o700)
     }
 
+    /// A server that crashes while it signs with keys from the environment prints one line naming the
+    /// signal, and nothing read from memory (the Swift runtime's backtracer would print 16 bytes at every
+    /// register's address); it still dies of the signal, as a crash reporter expects.
+    @Test(arguments: [SIGSEGV, SIGABRT, SIGBUS])
+    func aCrashPrintsOneLineAndNoSecrets(signal: Int32) async throws {
+        // Keys the stand-in accepts, so that the crash comes while they are in use, signing a live stream.
+        let markerSecret = StandIn.Identity.sessionSecretAccessKey
+        let markerToken = StandIn.Identity.sessionToken
+        let blob = JSONValue.object([
+            "AccessKeyID": .string(StandIn.Identity.sessionAccessKeyID), "SecretAccessKey": .string(markerSecret),
+            "SessionToken": .string(markerToken),
+        ]).jsonString
+        // An inherited SWIFT_BACKTRACE would bring the runtime's backtracer back: empty means unset.
+        let (home, environment) = try Self.home(extra: ["AWS_BEDROCK_CREDS": blob, "SWIFT_BACKTRACE": ""])
+        let added = try runContenox(
+            [
+                "backend", "add", "keyed", "--type", "bedrock", "--url", try StandIn.shared().baseURL, "--region",
+                "us-east-1", "--api-key-env", "AWS_BEDROCK_CREDS",
+            ],
+            home: home.store, environment: environment)
+        #expect(added.status == 0)
+        let server = try ServerHarness(
+            home: home.store, arguments: ["--log-level", "debug"], environment: environment)
+        try await server.initialize()
+        server.writer.request(
+            1, "chat/stream", ["prompt": "@@tokens=2000 @@delay-ms=5", "backend": "keyed", "ephemeral": true])
+        _ = try await server.collector.next(timeout: 60) { $0["method"] == "chat/delta" }
+        kill(server.processIdentifier, signal)
+        #expect(try await server.waitForExit() == signal, "the process dies of the signal")
+        let line = "contenox: crashed with signal \(signal);"
+        let deadline = Date().addingTimeInterval(TestScale.seconds(10))
+        while !server.stderr.contains(line), Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let log = server.stderr
+        let crash = try #require(log.range(of: line), "no crash line in: \(log)")
+        let after = log[crash.upperBound...].split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(after.count == 2 && after[1].isEmpty, "the crash line is all that follows: \(log[crash.lowerBound...])")
+        #expect(!log.contains(markerSecret))
+        #expect(!log.contains(markerToken))
+    }
+
     /// SIGKILL at seeded random moments during chats and configuration writes; the database stays sound.
     @Test func killedAtRandomMomentsTheStoreStaysSound() async throws {
         let (home, environment) = try Self.home()
