@@ -119,6 +119,31 @@ func permissions(_ path: String) throws -> Int {
         #expect(try first.integrityCheck() == "ok")
     }
 
+    /// Statements stay prepared between calls, yet every read sees what another connection wrote just
+    /// before, and a reader that is done holds no snapshot: another process can checkpoint the whole WAL.
+    @Test func keptStatementsSeeNewWritesAndHoldNoRead() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let path = home.path + "/contenox.db"
+        let reader = try Store(path: path)
+        let writer = try Store(path: path)
+        try writer.createSession(id: "s", title: "t", model: nil, backend: nil)
+        for n in 0..<50 {
+            try writer.setSetting("default-model", "m\(n)")
+            _ = try writer.appendMessage(
+                sessionID: "s", role: "user", content: .string("turn \(n)"), status: "complete")
+            #expect(try reader.setting("default-model") == "m\(n)")
+            #expect(try reader.messages(sessionID: "s").count == n + 1)
+            #expect(try reader.session(id: "s")?.messageCount == n + 1)
+        }
+        // TRUNCATE must wait for every reader; with one still holding a snapshot it gives up, busy = 1.
+        let busy = try python(
+            "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], timeout=1); "
+                + "print(c.execute('PRAGMA wal_checkpoint(TRUNCATE)').fetchone()[0])", [path])
+        #expect(busy == "0")
+        #expect(try reader.integrityCheck() == "ok")
+    }
+
     @Test func sessionsAndMessagesRoundTripAndCascade() throws {
         let home = try TemporaryHome()
         defer { home.remove() }

@@ -8,10 +8,13 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String { "database error: \(message)" }
 }
 
-/// Owns one `sqlite3*` connection and closes it in `deinit`. Not thread-safe on its own:
-/// `Store` serialises every use behind a mutex.
+/// Owns one `sqlite3*` connection and closes it in `deinit`, with the statements it has prepared. Not
+/// thread-safe on its own: `Store` serialises every use behind a mutex.
 final class SQLiteConnection {
     private let handle: OpaquePointer
+    /// Prepared statements not in use, by their SQL, kept for the connection's life: the store's SQL is a
+    /// fixed set of literals, and parsing it again for every call was a tenth of a small request's time.
+    private var idle: [String: OpaquePointer] = [:]
 
     init(path: String) throws(StoreError) {
         var db: OpaquePointer?
@@ -27,6 +30,7 @@ final class SQLiteConnection {
     }
 
     deinit {
+        for statement in idle.values { sqlite3_finalize(statement) }
         sqlite3_close_v2(handle)
     }
 
@@ -41,11 +45,26 @@ final class SQLiteConnection {
         }
     }
 
+    /// The statement for `sql`: a kept one when it is idle, else a new one (kept when it is done with).
     func prepare(_ sql: String) throws(StoreError) -> SQLiteStatement {
+        if let kept = idle.removeValue(forKey: sql) { return SQLiteStatement(kept, sql: sql, connection: self) }
         var statement: OpaquePointer?
-        let status = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        let status = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
         guard status == SQLITE_OK, let statement else { throw StoreError(message: lastError, code: status) }
-        return SQLiteStatement(statement, connection: self)
+        return SQLiteStatement(statement, sql: sql, connection: self)
+    }
+
+    /// Takes back a statement whose wrapper is gone. It is reset first, which also ends the read it may
+    /// still hold (a statement stepped to a row and left there would keep its WAL snapshot open). If one
+    /// for the same SQL is already kept (the two were in use at once), this one is finalised.
+    fileprivate func recycle(_ statement: OpaquePointer, sql: String) {
+        sqlite3_reset(statement)
+        sqlite3_clear_bindings(statement)
+        if idle[sql] == nil {
+            idle[sql] = statement
+        } else {
+            sqlite3_finalize(statement)
+        }
     }
 
     /// Runs `body` inside `BEGIN IMMEDIATE ... COMMIT`: the write lock is taken up front, so two
@@ -67,18 +86,21 @@ final class SQLiteConnection {
     var lastError: String { String(cString: sqlite3_errmsg(handle)) }
 }
 
-/// Owns one prepared statement and finalises it in `deinit`. Values bound are copied by SQLite.
+/// Uses one prepared statement and hands it back to its connection in `deinit` (which resets it for the
+/// next use). Values bound are copied by SQLite.
 final class SQLiteStatement {
     private let handle: OpaquePointer
+    private let sql: String
     private let connection: SQLiteConnection  // keeps the connection open while the statement lives
 
-    fileprivate init(_ handle: OpaquePointer, connection: SQLiteConnection) {
+    fileprivate init(_ handle: OpaquePointer, sql: String, connection: SQLiteConnection) {
         self.handle = handle
+        self.sql = sql
         self.connection = connection
     }
 
     deinit {
-        sqlite3_finalize(handle)
+        connection.recycle(handle, sql: sql)
     }
 
     enum Value {
