@@ -8,7 +8,7 @@ struct BackendCommand: AsyncParsableCommand {
         subcommands: [Add.self, List.self, Show.self, Check.self, Remove.self])
 
     struct Add: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Add a backend.")
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a backend.")
 
         @Argument(help: "A name: letters, digits, '.', '_' or '-'.") var name: String
         @Option(help: "The backend type (bedrock).") var type: String
@@ -37,7 +37,8 @@ struct BackendCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List backends and the region each resolves to.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List backends and the region each resolves to.")
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -62,7 +63,7 @@ struct BackendCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one backend.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one backend.")
         @Argument var name: String
         @Flag(help: "Print JSON.") var json = false
 
@@ -85,7 +86,8 @@ struct BackendCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Resolve credentials and region, make one signed call, and say what to fix.")
+            commandName: "check", abstract: "Resolve credentials and region, make one signed call, and say what to fix."
+        )
         @Argument(help: "The backend (default: default-provider).") var name: String?
         @Flag(help: "Print JSON.") var json = false
 
@@ -111,7 +113,7 @@ struct BackendCommand: AsyncParsableCommand {
     }
 
     struct Remove: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove a backend.")
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a backend.")
         @Argument var name: String
 
         func run() async throws {

@@ -7,7 +7,7 @@ import RPCServer
 
 struct Chat: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Send a prompt and stream the answer to stdout as it arrives.",
+        commandName: "chat", abstract: "Send a prompt and stream the answer to stdout as it arrives.",
         discussion: "Ctrl-C cancels the request; what arrived is kept in the session, marked incomplete.")
 
     @Argument(help: "The prompt; '-' or nothing reads it from stdin.") var prompt: String?
@@ -92,7 +92,8 @@ struct SessionCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Delete.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List sessions, most recent first.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List sessions, most recent first.")
         @Flag(help: "Print JSON.") var json = false
 
         func run() async throws {
@@ -111,7 +112,7 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a session's messages.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print a session's messages.")
         @Argument(help: "A session id or 'last'.") var id: String
         @Flag(help: "Print JSON.") var json = false
 
@@ -141,7 +142,7 @@ struct SessionCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a session.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a session.")
         @Argument var id: String
 
         func run() async throws {

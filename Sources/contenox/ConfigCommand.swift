@@ -8,7 +8,8 @@ struct ConfigCommand: AsyncParsableCommand {
         subcommands: [Set.self, Get.self])
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a key (an empty value clears it).")
+        static let configuration = CommandConfiguration(
+            commandName: "set", abstract: "Set a key (an empty value clears it).")
         @Argument(help: "default-model or default-provider.") var key: String
         @Argument var value: String
 
@@ -20,7 +21,7 @@ struct ConfigCommand: AsyncParsableCommand {
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print one key, or all of them.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Print one key, or all of them.")
         @Argument var key: String?
         @Flag(help: "Print JSON.") var json = false
 
@@ -58,6 +59,7 @@ struct ModelCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List Converse-capable models; * marks the default, P those that need an inference profile.")
         @Option(help: "The backend (default: default-provider).") var backend: String?
         @Flag(help: "Ask the backend's control plane instead of the built-in catalog.") var live = false

@@ -74,6 +74,6 @@ enum Main {
 }
 
 struct Version: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Print the version.")
+    static let configuration = CommandConfiguration(commandName: "version", abstract: "Print the version.")
     func run() { print("contenox \(contenoxVersion)") }
 }

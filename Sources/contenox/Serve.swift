@@ -5,7 +5,7 @@ import RPCServer
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Serve JSON-RPC 2.0 on stdin/stdout for an editor (see docs/protocol.md).")
+        commandName: "serve", abstract: "Serve JSON-RPC 2.0 on stdin/stdout for an editor (see docs/protocol.md).")
 
     @Option(help: "Message framing: lsp (Content-Length headers) or ndjson (one JSON text per line).")
     var framing: String = "lsp"
