@@ -43,7 +43,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["JSON", "JSONRPC", "Locking"], path: "Tests/TestSupport"),
         .testTarget(name: "BasicsTests", dependencies: ["Basics", "TestSupport"]),
-        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON", "TestSupport"]),
         .testTarget(name: "JSONRPCTests", dependencies: ["JSONRPC", "JSON", "TestSupport"]),
         .testTarget(
             name: "BedrockTests", dependencies: ["Bedrock", "JSON", "Locking", "TestSupport"], exclude: ["Fixtures"]),

@@ -109,23 +109,47 @@ extension JSONValue {
 }
 
 extension JSONValue {
+    /// Strings at least this long are not copied into jansson's tree: jansson writes the document with a
+    /// placeholder for each, then escapes the string itself a slice at a time into the output. A long
+    /// answer (the result of a chat, a session's partial save) is then in memory once less.
+    static let spliceThreshold = 64 << 10
+
     /// Writes the value as compact UTF-8 JSON with jansson, object keys in their order.
     ///
     /// jansson prints every double with one precision for the whole document; it is
     /// chosen as the fewest digits that read back every double exactly, so 0.7 stays
     /// "0.7". Non-finite doubles, which JSON cannot carry, are written as null.
     public func serialized(pretty: Bool = false) -> [UInt8] {
-        var digits = 0
-        var estimate = 0
-        guard let root = makeJansson(maxDigits: &digits, size: &estimate) else { return Array("null".utf8) }
-        defer { CJansson_decref(root) }
-        var flags = size_t(JSON_ENCODE_ANY) | CJansson_real_precision(Int32(max(digits, 1)))
+        serialized(pretty: pretty, spliceAbove: Self.spliceThreshold, nonce: UInt64.random(in: 0...UInt64.max))
+    }
+
+    /// `serialized(pretty:)` with the splice threshold and the placeholders' nonce given (for tests).
+    func serialized(pretty: Bool, spliceAbove threshold: Int, nonce: UInt64) -> [UInt8] {
+        var build = JanssonBuild(threshold: threshold, nonce: nonce)
+        guard let root = makeJansson(&build) else { return Array("null".utf8) }
+        var flags = size_t(JSON_ENCODE_ANY) | CJansson_real_precision(Int32(max(build.maxDigits, 1)))
         flags |= pretty ? 2 : size_t(JSON_COMPACT)  // 2 is JSON_INDENT(2)
-        // One pass through json_dump_callback (json_dumpb would need a second pass to learn the size).
+        let skeleton = Self.dump(root, flags: flags, reserve: build.size)
+        CJansson_decref(root)
+        guard let skeleton else { return Array("null".utf8) }
+        if build.spliced.isEmpty { return skeleton }
+        // A placeholder found other than once means a string of the document spelled one out: write the
+        // whole document the plain way instead.
+        return Self.splice(build.spliced, into: skeleton, nonce: nonce)
+            ?? serialized(pretty: pretty, spliceAbove: .max, nonce: nonce)
+    }
+
+    /// The value as a JSON text.
+    public var jsonString: String {
+        String(decoding: serialized(), as: UTF8.self)
+    }
+
+    /// One pass through json_dump_callback (json_dumpb would need a second pass to learn the size) into a
+    /// buffer with room for `reserve` bytes, so that a large document is not copied through a doubling
+    /// buffer; escapes may still make it grow once. Nil if jansson failed.
+    private static func dump(_ root: UnsafeMutablePointer<json_t>, flags: size_t, reserve: Int) -> [UInt8]? {
         let sink = ByteSink()
-        // Room for the text as estimated while building the tree, so that a large document (a long
-        // answer) is not copied through a doubling buffer; escapes may still make it grow once.
-        sink.bytes.reserveCapacity(estimate + estimate / 32 + 16)
+        sink.bytes.reserveCapacity(reserve + reserve / 32 + 16)
         let status = json_dump_callback(
             root,
             { bytes, count, context in
@@ -134,42 +158,93 @@ extension JSONValue {
                 sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: bytes, count: count))
                 return 0
             }, Unmanaged.passUnretained(sink).toOpaque(), flags)
-        guard status == 0, !sink.bytes.isEmpty else { return Array("null".utf8) }
+        guard status == 0, !sink.bytes.isEmpty else { return nil }
         return sink.bytes
     }
 
-    /// The value as a JSON text.
-    public var jsonString: String {
-        String(decoding: serialized(), as: UTF8.self)
+    /// The placeholder written for the `index`th spliced string.
+    private static func placeholder(_ index: Int, nonce: UInt64) -> String {
+        "contenox-splice-\(String(nonce, radix: 16))-\(index)"
     }
 
-    /// Builds a new jansson tree the caller owns; records in `maxDigits` the most
-    /// significant digits any double needs to round-trip.
-    /// `size` accumulates a rough length of the compact text.
-    private func makeJansson(maxDigits: inout Int, size: inout Int) -> UnsafeMutablePointer<json_t>? {
-        size += 8
+    /// The skeleton with each placeholder replaced by its string as jansson escapes it; nil if a
+    /// placeholder is not found exactly once.
+    private static func splice(_ strings: [String], into skeleton: [UInt8], nonce: UInt64) -> [UInt8]? {
+        // Where each placeholder's text starts, with its closing quote in the pattern so "-1" is not
+        // found inside "-10".
+        var cuts: [(at: Int, length: Int, string: Int)] = []
+        for index in strings.indices {
+            let pattern = Array((placeholder(index, nonce: nonce) + "\"").utf8)
+            guard let first = skeleton.firstRange(of: pattern),
+                skeleton[first.upperBound...].firstRange(of: pattern) == nil
+            else { return nil }
+            cuts.append((first.lowerBound, pattern.count - 1, index))
+        }
+        cuts.sort { $0.at < $1.at }
+        var output: [UInt8] = []
+        output.reserveCapacity(skeleton.count + strings.reduce(0) { $0 + $1.utf8.count + $1.utf8.count / 32 })
+        var position = 0
+        for cut in cuts {
+            output.append(contentsOf: skeleton[position..<cut.at])
+            guard appendEscaped(strings[cut.string], to: &output) else { return nil }
+            position = cut.at + cut.length
+        }
+        output.append(contentsOf: skeleton[position...])
+        return output
+    }
+
+    /// Slices of a long string, cut on character boundaries, each escaped by jansson alone: jansson escapes
+    /// one code point at a time, so the slices' escapes joined are the whole string's.
+    private static let sliceBytes = 16 << 10
+
+    /// Appends `string` as jansson escapes it, without quotes; false if jansson refused a slice.
+    static func appendEscaped(_ string: String, to output: inout [UInt8]) -> Bool {
+        var string = string
+        return string.withUTF8 { utf8 -> Bool in
+            var start = 0
+            while start < utf8.count {
+                var end = min(start + sliceBytes, utf8.count)
+                while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+                let slice = UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(utf8)[start..<end])
+                let piece = slice.withMemoryRebound(to: CChar.self) { json_stringn_nocheck($0.baseAddress, $0.count) }
+                guard let piece else { return false }
+                let escaped = dump(piece, flags: size_t(JSON_ENCODE_ANY), reserve: slice.count)
+                CJansson_decref(piece)
+                guard let escaped, escaped.count >= 2 else { return false }
+                output.append(contentsOf: escaped[1..<(escaped.count - 1)])  // without its quotes
+                start = end
+            }
+            return true
+        }
+    }
+
+    /// Builds a new jansson tree the caller owns. `build` records the most significant digits any double
+    /// needs to round-trip, a rough length of the compact text, and the strings left out to be spliced.
+    private func makeJansson(_ build: inout JanssonBuild) -> UnsafeMutablePointer<json_t>? {
+        build.size += 8
         switch self {
         case .null: return json_null()
         case .bool(let b): return b ? json_true() : json_false()
         case .int(let i): return json_integer(json_int_t(i))
         case .double(let d):
             guard d.isFinite else { return json_null() }
-            maxDigits = max(maxDigits, Self.significantDigits(d))
-            size += 16
+            build.maxDigits = max(build.maxDigits, Self.significantDigits(d))
+            build.size += 16
             return json_real(d)
         case .string(let s):
-            var s = s
-            size += s.utf8.count
-            return s.withUTF8 { utf8 in
-                guard let base = utf8.baseAddress, utf8.count > 0 else { return json_string_nocheck("") }
-                return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
-                    json_stringn_nocheck($0, utf8.count)
-                }
+            let length = s.utf8.count
+            build.size += length
+            if length >= build.threshold {
+                build.size -= length  // the skeleton holds the placeholder only
+                let placeholder = Self.placeholder(build.spliced.count, nonce: build.nonce)
+                build.spliced.append(s)
+                return Self.janssonString(placeholder)
             }
+            return Self.janssonString(s)
         case .array(let elements):
             let array = json_array()
             for element in elements {
-                if let child = element.makeJansson(maxDigits: &maxDigits, size: &size) {
+                if let child = element.makeJansson(&build) {
                     json_array_append_new(array, child)
                 }
             }
@@ -177,9 +252,9 @@ extension JSONValue {
         case .object(let members):
             let object = json_object()
             for (key, value) in members {
-                guard let child = value.makeJansson(maxDigits: &maxDigits, size: &size) else { continue }
+                guard let child = value.makeJansson(&build) else { continue }
                 var key = key
-                size += key.utf8.count
+                build.size += key.utf8.count
                 key.withUTF8 { utf8 in
                     guard let base = utf8.baseAddress, utf8.count > 0 else {
                         _ = json_object_setn_new_nocheck(object, "", 0, child)
@@ -191,6 +266,16 @@ extension JSONValue {
                 }
             }
             return object
+        }
+    }
+
+    private static func janssonString(_ string: String) -> UnsafeMutablePointer<json_t>? {
+        var string = string
+        return string.withUTF8 { utf8 in
+            guard let base = utf8.baseAddress, utf8.count > 0 else { return json_string_nocheck("") }
+            return base.withMemoryRebound(to: CChar.self, capacity: utf8.count) {
+                json_stringn_nocheck($0, utf8.count)
+            }
         }
     }
 
@@ -211,7 +296,16 @@ extension JSONValue {
     }
 }
 
-/// Collects json_dump_callback's output; lives only for one `serialized` call.
+/// Collects json_dump_callback's output; lives only for one `dump` call.
 private final class ByteSink {
     var bytes: [UInt8] = []
+}
+
+/// What `makeJansson` gathers while it builds a tree.
+private struct JanssonBuild {
+    let threshold: Int
+    let nonce: UInt64
+    var maxDigits = 0
+    var size = 0
+    var spliced: [String] = []
 }
