@@ -120,23 +120,24 @@ extension JSONValue {
     /// chosen as the fewest digits that read back every double exactly, so 0.7 stays
     /// "0.7". Non-finite doubles, which JSON cannot carry, are written as null.
     public func serialized(pretty: Bool = false) -> [UInt8] {
-        serialized(pretty: pretty, spliceAbove: Self.spliceThreshold, nonce: UInt64.random(in: 0...UInt64.max))
+        serialized(pretty: pretty, spliceAbove: Self.spliceThreshold)
     }
 
-    /// `serialized(pretty:)` with the splice threshold and the placeholders' nonce given (for tests).
-    func serialized(pretty: Bool, spliceAbove threshold: Int, nonce: UInt64) -> [UInt8] {
-        var build = JanssonBuild(threshold: threshold, nonce: nonce)
+    /// `serialized(pretty:)` with the splice threshold given, and the placeholders' nonce (for tests; by
+    /// default a random one, drawn only for a document that has a long string).
+    func serialized(pretty: Bool, spliceAbove threshold: Int, nonce: UInt64? = nil) -> [UInt8] {
+        var build = JanssonBuild(threshold: threshold, fixedNonce: nonce)
         guard let root = makeJansson(&build) else { return Array("null".utf8) }
         var flags = size_t(JSON_ENCODE_ANY) | CJansson_real_precision(Int32(max(build.maxDigits, 1)))
         flags |= pretty ? 2 : size_t(JSON_COMPACT)  // 2 is JSON_INDENT(2)
         let skeleton = Self.dump(root, flags: flags, reserve: build.size)
         CJansson_decref(root)
         guard let skeleton else { return Array("null".utf8) }
-        if build.spliced.isEmpty { return skeleton }
+        guard let nonce = build.nonce else { return skeleton }
         // A placeholder found other than once means a string of the document spelled one out: write the
         // whole document the plain way instead.
         return Self.splice(build.spliced, into: skeleton, nonce: nonce)
-            ?? serialized(pretty: pretty, spliceAbove: .max, nonce: nonce)
+            ?? serialized(pretty: pretty, spliceAbove: .max)
     }
 
     /// The value as a JSON text.
@@ -236,7 +237,7 @@ extension JSONValue {
             build.size += length
             if length >= build.threshold {
                 build.size -= length  // the skeleton holds the placeholder only
-                let placeholder = Self.placeholder(build.spliced.count, nonce: build.nonce)
+                let placeholder = Self.placeholder(build.spliced.count, nonce: build.placeholderNonce())
                 build.spliced.append(s)
                 return Self.janssonString(placeholder)
             }
@@ -304,8 +305,23 @@ private final class ByteSink {
 /// What `makeJansson` gathers while it builds a tree.
 private struct JanssonBuild {
     let threshold: Int
-    let nonce: UInt64
+    let fixedNonce: UInt64?
     var maxDigits = 0
     var size = 0
     var spliced: [String] = []
+    /// Set once a string is left out; random unless fixed. Drawn lazily: most documents (every streamed
+    /// delta) have no long string, and a random number is a getrandom(2) call.
+    private(set) var nonce: UInt64?
+
+    init(threshold: Int, fixedNonce: UInt64?) {
+        self.threshold = threshold
+        self.fixedNonce = fixedNonce
+    }
+
+    mutating func placeholderNonce() -> UInt64 {
+        if let nonce { return nonce }
+        let drawn = fixedNonce ?? UInt64.random(in: 0...UInt64.max)
+        nonce = drawn
+        return drawn
+    }
 }
