@@ -338,14 +338,11 @@ import Testing
         #expect(after - before < TestScale.mebibytes(16), "RSS went from \(before) to \(after) MiB")
     }
 
-    @Test func secretsNeverReachTheDatabaseLogsOrErrors() async throws {
-        let markerSecret = "MARKERsecretVALUE\(UInt32.random(in: 1000...9999))"
-        let markerToken = "MARKERtokenVALUE\(UInt32.random(in: 1000...9999))"
-        let blob =
-            #"{"AccessKeyID":"AKIAMARKERKEY","SecretAccessKey":"\#(markerSecret)","SessionToken":"\#(markerToken)"}"#
-        let (home, environment) = try Self.home(extra: [
-            "AWS_BEDROCK_CREDS": blob, "AWS_SECRET_ACCESS_KEY": markerSecret + "env", "CONTENOX_LOG": "debug",
-        ])
+    /// Adds backend `keyed` on the shared stand-in, whose keys are the JSON blob in `AWS_BEDROCK_CREDS`, and
+    /// starts an initialized server that logs at the most verbose level.
+    static func serveWithKeyedBackend(home: TemporaryHome, environment: [String: String]) async throws
+        -> ServerHarness
+    {
         let added = try runContenox(
             [
                 "backend", "add", "keyed", "--type", "bedrock", "--url", try StandIn.shared().baseURL, "--region",
@@ -356,6 +353,18 @@ import Testing
         let server = try ServerHarness(
             home: home.store, arguments: ["--log-level", "debug"], environment: environment)
         try await server.initialize()
+        return server
+    }
+
+    @Test func secretsNeverReachTheDatabaseLogsOrErrors() async throws {
+        let markerSecret = "MARKERsecretVALUE\(UInt32.random(in: 1000...9999))"
+        let markerToken = "MARKERtokenVALUE\(UInt32.random(in: 1000...9999))"
+        let blob =
+            #"{"AccessKeyID":"AKIAMARKERKEY","SecretAccessKey":"\#(markerSecret)","SessionToken":"\#(markerToken)"}"#
+        let (home, environment) = try Self.home(extra: [
+            "AWS_BEDROCK_CREDS": blob, "AWS_SECRET_ACCESS_KEY": markerSecret + "env", "CONTENOX_LOG": "debug",
+        ])
+        let server = try await Self.serveWithKeyedBackend(home: home, environment: environment)
         server.writer.request(1, "chat/stream", ["prompt": "hi", "backend": "keyed"])
         let keyed = try await server.collector.response(id: 1, timeout: 60)
         server.writer.request(2, "chat/stream", ["prompt": "hi"])
@@ -395,16 +404,7 @@ import Testing
         ]).jsonString
         // An inherited SWIFT_BACKTRACE would bring the runtime's backtracer back: empty means unset.
         let (home, environment) = try Self.home(extra: ["AWS_BEDROCK_CREDS": blob, "SWIFT_BACKTRACE": ""])
-        let added = try runContenox(
-            [
-                "backend", "add", "keyed", "--type", "bedrock", "--url", try StandIn.shared().baseURL, "--region",
-                "us-east-1", "--api-key-env", "AWS_BEDROCK_CREDS",
-            ],
-            home: home.store, environment: environment)
-        #expect(added.status == 0)
-        let server = try ServerHarness(
-            home: home.store, arguments: ["--log-level", "debug"], environment: environment)
-        try await server.initialize()
+        let server = try await Self.serveWithKeyedBackend(home: home, environment: environment)
         server.writer.request(
             1, "chat/stream", ["prompt": "@@tokens=2000 @@delay-ms=5", "backend": "keyed", "ephemeral": true])
         _ = try await server.collector.next(timeout: 60) { $0["method"] == "chat/delta" }
