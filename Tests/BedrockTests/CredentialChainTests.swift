@@ -18,6 +18,20 @@ import Testing
         return env
     }
 
+    /// botocore's IMDS knobs; anything but a positive number leaves the default.
+    @Test(arguments: [
+        ([String: String](), 1.0, 1), (["AWS_METADATA_SERVICE_TIMEOUT": "2.5"], 2.5, 1),
+        (["AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3"], 1.0, 3), (["AWS_METADATA_SERVICE_NUM_ATTEMPTS": "99"], 1.0, 10),
+        (["AWS_METADATA_SERVICE_TIMEOUT": "0", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "0"], 1.0, 1),
+        (["AWS_METADATA_SERVICE_TIMEOUT": "-1", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "two"], 1.0, 1),
+        (["AWS_METADATA_SERVICE_TIMEOUT": "inf", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": " "], 1.0, 1),
+    ])
+    func metadataServiceSettings(environment: [String: String], timeout: Double, attempts: Int) {
+        let settings = CredentialProviders.metadataServiceSettings(environment)
+        #expect(settings.timeout == timeout)
+        #expect(settings.attempts == attempts)
+    }
+
     @Test func environmentKeys() async throws {
         let chain = CredentialChain(
             environment: Self.isolated([

@@ -132,7 +132,13 @@ import Testing
             for case .textDelta(_, " tok") in batch { tokens += 1 }
         }
         count(try #require(try await batches.next()))
-        try await Task.sleep(for: .milliseconds(800))
+        // Until the untaken events reach the pause threshold (how long that takes depends on the machine),
+        // then for as long again as the transfer would need to run on past it if it had not paused.
+        let deadline = ContinuousClock.now + TestScale.time(.seconds(20))
+        while stream.batches.flow.pendingBytes < StreamFlow.pauseBytes, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        try await Task.sleep(for: TestScale.time(.milliseconds(800)))
         // 200,000 events are about 20 MB; one more chunk than the limit may have been decoded.
         let held = stream.batches.flow.pendingBytes
         #expect(held >= StreamFlow.pauseBytes)

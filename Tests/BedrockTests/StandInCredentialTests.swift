@@ -88,7 +88,13 @@ import Testing
                 ]), nil, "container"
             )
         case .imds:
-            return (with(["AWS_EC2_METADATA_SERVICE_ENDPOINT": standIn.baseURL]), nil, "imds")
+            // IMDS allows 1 s per request by default; under the sanitizers everything is slower.
+            return (
+                with([
+                    "AWS_EC2_METADATA_SERVICE_ENDPOINT": standIn.baseURL,
+                    "AWS_METADATA_SERVICE_TIMEOUT": String(TestScale.seconds(1)),
+                ]), nil, "imds"
+            )
         }
     }
 

@@ -268,16 +268,33 @@ package struct CredentialProviders: Sendable {
         return endpoint
     }
 
+    /// How long each IMDS request may take and how many times it is tried, as botocore reads them:
+    /// `AWS_METADATA_SERVICE_TIMEOUT` seconds (default 1) and `AWS_METADATA_SERVICE_NUM_ATTEMPTS` (default
+    /// 1, at most 10); a value that is not a positive number is the default.
+    static func metadataServiceSettings(_ environment: [String: String]) -> (timeout: Double, attempts: Int) {
+        let timeout = nonEmpty(environment["AWS_METADATA_SERVICE_TIMEOUT"]).flatMap(Double.init)
+        let attempts = nonEmpty(environment["AWS_METADATA_SERVICE_NUM_ATTEMPTS"]).flatMap { Int($0) }
+        return (
+            timeout.flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? 1,
+            attempts.flatMap { $0 >= 1 ? min($0, 10) : nil } ?? 1
+        )
+    }
+
     func imds() async throws(BedrockError) -> ResolvedCredentials? {
         if environment["AWS_EC2_METADATA_DISABLED"]?.lowercased() == "true" { return nil }
         let base = imdsEndpoint
+        let (timeout, attempts) = Self.metadataServiceSettings(environment)
         func get(_ method: String, _ path: String, _ headers: [(String, String)]) async -> HTTPResponse? {
             let request = HTTPRequest(
-                method: method, url: base + path, headers: headers, connectTimeout: 1, idleTimeout: 1)
-            guard let response = try? await HTTPTransport.send(request, maxBodyBytes: 1 << 20),
-                response.status == 200
-            else { return nil }
-            return response
+                method: method, url: base + path, headers: headers, connectTimeout: timeout, idleTimeout: timeout)
+            for _ in 0..<attempts {
+                if let response = try? await HTTPTransport.send(request, maxBodyBytes: 1 << 20),
+                    response.status == 200
+                {
+                    return response
+                }
+            }
+            return nil
         }
         // Not on EC2 (or no role): fall through quietly, as the SDKs do.
         guard
