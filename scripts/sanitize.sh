@@ -40,12 +40,38 @@ else
     export TSAN_OPTIONS="halt_on_error=1:log_path=$logs/tsan:atexit_sleep_ms=50"
 fi
 
+# ThreadSanitizer's own runtime now and then fails an internal check in the child of a clone() (posix_spawn,
+# which every test that starts a process goes through): "ThreadSanitizer: CHECK failed: tsan_rtl.cpp:...
+# FindSlotAndLock" under ForkChildAfter, which kills the process that spawned. That is a fault of the
+# runtime, not a report about this code. A phase that fails leaving only such files (no WARNING, ERROR or
+# SUMMARY of a report) is run once more; the files are kept in $runtime_failures and named below, and the
+# second run's result stands. Any real report fails as always.
+runtime_failures="$PWD/$scratch/sanitizer-runtime-failures"
+rm -rf "$runtime_failures"
+only_runtime_failures() {
+    local files=("$logs"/*)
+    [[ $kind == thread && -e ${files[0]} ]] || return 1
+    local file
+    for file in "${files[@]}"; do
+        grep -q "ThreadSanitizer: CHECK failed" "$file" || return 1
+        ! grep -qE "(WARNING|ERROR|SUMMARY): ThreadSanitizer" "$file" || return 1
+    done
+}
+phase() {
+    "$@" && return 0
+    only_runtime_failures || return 1
+    mkdir -p "$runtime_failures"
+    mv "$logs"/* "$runtime_failures"/
+    echo "sanitize: $kind: the TSan runtime failed its own CHECK (kept in $runtime_failures); running again: $*" >&2
+    "$@"
+}
+
 started=$SECONDS
 status=0
-"$swift" test --skip-build --scratch-path "$scratch" --skip RobustnessTests || status=1
-"$swift" test --skip-build --scratch-path "$scratch" --filter RobustnessTests || status=1
+phase "$swift" test --skip-build --scratch-path "$scratch" --skip RobustnessTests || status=1
+phase "$swift" test --skip-build --scratch-path "$scratch" --filter RobustnessTests || status=1
 # The editor glue in the real editors, against this instrumented server (what `make test` runs last).
-CONTENOX_REAL=1 CONTENOX_BIN="$PWD/$scratch/debug/contenox serve" editor-clients/tests/run.sh || status=1
+phase env CONTENOX_REAL=1 CONTENOX_BIN="$PWD/$scratch/debug/contenox serve" editor-clients/tests/run.sh || status=1
 reports=("$logs"/*)
 if [[ -e ${reports[0]} ]]; then
     for report in "${reports[@]}"; do
@@ -54,6 +80,9 @@ if [[ -e ${reports[0]} ]]; then
     done
     echo "sanitize: $kind: ${#reports[@]} process(es) reported, see above" >&2
     status=1
+fi
+if [[ -d $runtime_failures ]]; then
+    echo "sanitize: $kind: runtime CHECK failures retried: $(ls "$runtime_failures" | tr '\n' ' ')"
 fi
 echo "sanitize: $kind: tests ran for $((SECONDS - started)) s, status $status"
 exit $status

@@ -57,7 +57,11 @@ public final class StandIn: Sendable {
             .appendingPathComponent("standin-\(UUID().uuidString).port").path
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", scriptPath, "--port", "0", "--port-file", portFile, "--region", region]
+        // --exit-with-parent: a runner that crashes (atexit never runs) must not leave the stand-in holding
+        // its stderr open, or `swift test` waits for that pipe forever.
+        process.arguments = [
+            "python3", scriptPath, "--port", "0", "--port-file", portFile, "--region", region, "--exit-with-parent",
+        ]
         process.standardInput = FileHandle.nullDevice
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.standardError

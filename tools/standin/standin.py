@@ -747,7 +747,19 @@ def main():
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--temp-ttl", type=int, default=3600, help="lifetime of issued temporary keys, seconds")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="exit as soon as the process that started it is gone (the Swift tests pass it, so "
+                             "that a test runner that crashes leaves no stand-in holding its output open)")
     args = parser.parse_args()
+    if args.exit_with_parent:
+        parent = os.getppid()
+
+        def watch_parent():
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            os._exit(0)
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     server = Server(("127.0.0.1", args.port), Handler)
     server.state = State(args.region, args.temp_ttl)
     server.verbose = args.verbose

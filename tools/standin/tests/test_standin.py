@@ -335,3 +335,30 @@ def test_a_million_events(standin):
             last = (last + data)[-4096:]
     assert deltas == 1_000_000
     assert b'"outputTokens":1000000' in last and last.endswith(b"\r\n0\r\n\r\n")
+
+
+def test_exit_with_parent_ends_with_its_parent(tmp_path):
+    """A stand-in started with --exit-with-parent by a process that then dies is gone soon after."""
+    import subprocess
+    script = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "standin.py")
+    port_file = tmp_path / "port"
+    launcher = subprocess.run(
+        [sys.executable, "-c",
+         "import subprocess, sys, time, os\n"
+         "p = subprocess.Popen([sys.executable, sys.argv[1], '--port', '0', '--port-file', sys.argv[2],"
+         " '--exit-with-parent'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+         "deadline = time.time() + 20\n"
+         "while not os.path.exists(sys.argv[2]) and time.time() < deadline: time.sleep(0.05)\n"
+         "print(p.pid)\n", script, str(port_file)],
+        capture_output=True, text=True, timeout=30)
+    pid = int(launcher.stdout.strip())
+    assert port_file.exists(), "the stand-in started and wrote its port"
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, 9)
+    pytest.fail("the stand-in outlived its parent by 5 s")
