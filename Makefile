@@ -51,9 +51,10 @@ clean:
 # spawns write their reports to SCRATCH/sanitizer-logs, and any report fails the target, even one from a child
 # whose stderr no test reads. Wall-clock bounds in the tests are stretched, and RSS bounds under ASan, whose
 # quarantine and shadow memory make RSS say little about the server (Tests/TestSupport/TestScale.swift).
-# LSan's few suppressions, each explained, are in scripts/lsan.supp. A phase that TSan's own runtime kills
-# with an internal CHECK failure while spawning a process (and nothing else) is run once more, named in the
-# output; scripts/sanitize.sh has the details.
+# LSan's few suppressions, each explained, are in scripts/lsan.supp. The instrumented suites run one test at
+# a time with Swift's own backtracer off, each phase under a hard time limit; a phase that TSan's own runtime
+# kills with an internal CHECK failure (and nothing else) is run once more, named in the output;
+# scripts/sanitize.sh has the details.
 sanitize: sanitize-address sanitize-thread
 
 sanitize-address: deps
