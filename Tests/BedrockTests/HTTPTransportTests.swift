@@ -209,4 +209,50 @@ import Testing
         #expect(Array(consumer.offers[1].prefix(consumer.offers[0].count)) == consumer.offers[0])
         #expect(ContinuousClock.now - paused > .milliseconds(500))
     }
+
+    /// A resume asked for before the transfer's token is stored (its start has not returned yet, say under
+    /// load) is kept and passed on when the token arrives, not dropped: a dropped one left the paused
+    /// transfer, which the idle timeout spares, waiting for good.
+    @Test(.timeLimit(.minutes(1))) func aResumeAskedForBeforeTheTokenIsStoredIsNotLost() async throws {
+        final class Consumer: HTTPResponseConsumer, @unchecked Sendable {
+            // Only the loop thread touches `body` until `done` resumes the test.
+            var body: [UInt8] = []
+            var offers = 0
+            var error: BedrockError?
+            let paused: @Sendable () -> Void
+            let done: @Sendable () -> Void
+            init(paused: @escaping @Sendable () -> Void, done: @escaping @Sendable () -> Void) {
+                self.paused = paused
+                self.done = done
+            }
+            func receive(status: Int, headers: HTTPHeaders) {}
+            func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
+                offers += 1
+                if offers == 1 {
+                    paused()
+                    return .pause
+                }
+                body.append(contentsOf: bytes)
+                return .consumed
+            }
+            func complete(_ error: BedrockError?) {
+                self.error = error
+                done()
+            }
+        }
+        let holder = TokenHolder()
+        let (pausedSignal, pausedContinuation) = AsyncStream.makeStream(of: Void.self)
+        let (doneSignal, doneContinuation) = AsyncStream.makeStream(of: Void.self)
+        let consumer = Consumer(paused: { pausedContinuation.yield() }, done: { doneContinuation.yield() })
+        let request = HTTPRequest(method: "GET", url: base + "/slow?n=3&delay=10", idleTimeout: 0.2)
+        let token = HTTPTransport.start(request, consumer: consumer)
+        var paused = pausedSignal.makeAsyncIterator()
+        _ = await paused.next()
+        holder.resume()  // no token yet: kept
+        #expect(holder.set(token) == false)  // passes the resume on
+        var done = doneSignal.makeAsyncIterator()
+        _ = await done.next()
+        #expect(consumer.error == nil)
+        #expect(String(decoding: consumer.body, as: UTF8.self) == "chunk0;chunk1;chunk2;")
+    }
 }

@@ -45,16 +45,21 @@ enum HTTPTransport {
 /// Hands the cancel token of the current transfer to whoever cancels, which may happen before or after the
 /// transfer starts: a request's cancellation handler, or a stream's driver task and its onTermination.
 final class TokenHolder: Sendable {
-    private let state = LockedValue<(token: HTTPCancelToken?, cancelled: Bool)>((nil, false))
+    private let state = LockedValue<(token: HTTPCancelToken?, cancelled: Bool, resumeWanted: Bool)>(
+        (nil, false, false))
 
     var isCancelled: Bool { state.withLock { $0.cancelled } }
 
-    /// Stores the token; true if cancellation already happened (the caller then cancels).
+    /// Stores the token; true if cancellation already happened (the caller then cancels). A resume asked
+    /// for before there was a token is passed on now.
     func set(_ token: HTTPCancelToken) -> Bool {
-        state.withLock { s in
+        let (cancelled, resume) = state.withLock { s -> (Bool, Bool) in
             s.token = token
-            return s.cancelled
+            defer { s.resumeWanted = false }
+            return (s.cancelled, s.resumeWanted)
         }
+        if resume { HTTPTransport.resume(token) }
+        return cancelled
     }
 
     func cancel() {
@@ -65,9 +70,15 @@ final class TokenHolder: Sendable {
         if let token { HTTPTransport.cancel(token) }
     }
 
-    /// Resumes the current transfer after its consumer paused it.
+    /// Resumes the current transfer after its consumer paused it. Before the token is set (the transfer's
+    /// start has not returned yet) the resume is kept for `set`: dropped, it would leave a paused transfer,
+    /// which the idle timeout rightly spares, waiting for good.
     func resume() {
-        if let token = state.withLock({ $0.token }) { HTTPTransport.resume(token) }
+        let token = state.withLock { s -> HTTPCancelToken? in
+            if s.token == nil { s.resumeWanted = true }
+            return s.token
+        }
+        if let token { HTTPTransport.resume(token) }
     }
 }
 
