@@ -159,38 +159,40 @@ import Testing
 
     /// Back-pressure: a consumer that pauses gets the same bytes again after `resume`, and a pause longer
     /// than the idle timeout is not a timeout (the network is not what is slow).
-    @Test func aPausedTransferKeepsItsBytesAndDoesNotTimeOut() async throws {
-        final class Consumer: HTTPResponseConsumer, @unchecked Sendable {
-            // Only the loop thread touches the fields until `done` resumes the test.
-            var body: [UInt8] = []
-            var offers: [[UInt8]] = []
-            var error: BedrockError?
-            let onFirstOffer: @Sendable () -> Void
-            let done: @Sendable () -> Void
-            init(onFirstOffer: @escaping @Sendable () -> Void, done: @escaping @Sendable () -> Void) {
-                self.onFirstOffer = onFirstOffer
-                self.done = done
-            }
-            func receive(status: Int, headers: HTTPHeaders) {}
-            func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
-                offers.append([UInt8](bytes))
-                if offers.count == 1 {
-                    onFirstOffer()
-                    return .pause
-                }
-                body.append(contentsOf: bytes)
-                return .consumed
-            }
-            func complete(_ error: BedrockError?) {
-                self.error = error
-                done()
-            }
+    /// Pauses the transfer at the first offer of body bytes and keeps every offer; takes the rest.
+    final class PausingConsumer: HTTPResponseConsumer, @unchecked Sendable {
+        // Only the loop thread touches the fields until `done` resumes the test.
+        var body: [UInt8] = []
+        var offers: [[UInt8]] = []
+        var error: BedrockError?
+        let onFirstOffer: @Sendable () -> Void
+        let done: @Sendable () -> Void
+        init(onFirstOffer: @escaping @Sendable () -> Void, done: @escaping @Sendable () -> Void) {
+            self.onFirstOffer = onFirstOffer
+            self.done = done
         }
+        func receive(status: Int, headers: HTTPHeaders) {}
+        func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
+            offers.append([UInt8](bytes))
+            if offers.count == 1 {
+                onFirstOffer()
+                return .pause
+            }
+            body.append(contentsOf: bytes)
+            return .consumed
+        }
+        func complete(_ error: BedrockError?) {
+            self.error = error
+            done()
+        }
+    }
+
+    @Test func aPausedTransferKeepsItsBytesAndDoesNotTimeOut() async throws {
         let holder = TokenHolder()
-        let consumerBox = LockedValue<Consumer?>(nil)
+        let consumerBox = LockedValue<PausingConsumer?>(nil)
         let paused = ContinuousClock.now
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let consumer = Consumer(
+            let consumer = PausingConsumer(
                 onFirstOffer: {
                     Task {
                         try? await Task.sleep(for: .milliseconds(600))
@@ -214,36 +216,11 @@ import Testing
     /// load) is kept and passed on when the token arrives, not dropped: a dropped one left the paused
     /// transfer, which the idle timeout spares, waiting for good.
     @Test(.timeLimit(.minutes(1))) func aResumeAskedForBeforeTheTokenIsStoredIsNotLost() async throws {
-        final class Consumer: HTTPResponseConsumer, @unchecked Sendable {
-            // Only the loop thread touches `body` until `done` resumes the test.
-            var body: [UInt8] = []
-            var offers = 0
-            var error: BedrockError?
-            let paused: @Sendable () -> Void
-            let done: @Sendable () -> Void
-            init(paused: @escaping @Sendable () -> Void, done: @escaping @Sendable () -> Void) {
-                self.paused = paused
-                self.done = done
-            }
-            func receive(status: Int, headers: HTTPHeaders) {}
-            func receive(body bytes: UnsafeRawBufferPointer) -> BodyDisposition {
-                offers += 1
-                if offers == 1 {
-                    paused()
-                    return .pause
-                }
-                body.append(contentsOf: bytes)
-                return .consumed
-            }
-            func complete(_ error: BedrockError?) {
-                self.error = error
-                done()
-            }
-        }
         let holder = TokenHolder()
         let (pausedSignal, pausedContinuation) = AsyncStream.makeStream(of: Void.self)
         let (doneSignal, doneContinuation) = AsyncStream.makeStream(of: Void.self)
-        let consumer = Consumer(paused: { pausedContinuation.yield() }, done: { doneContinuation.yield() })
+        let consumer = PausingConsumer(
+            onFirstOffer: { pausedContinuation.yield() }, done: { doneContinuation.yield() })
         let request = HTTPRequest(method: "GET", url: base + "/slow?n=3&delay=10", idleTimeout: 0.2)
         let token = HTTPTransport.start(request, consumer: consumer)
         var paused = pausedSignal.makeAsyncIterator()
