@@ -31,17 +31,15 @@ static void CLinux_crash_handler(int signo) {
     static const char tail[] =
         "; nothing else is printed (memory may hold credentials). For a backtrace, run it again with "
         "SWIFT_BACKTRACE=enable=yes,registers=none set, and report what led to it.\n";
-    char number[4];
-    int length = 0;
+    char digits[4];
+    int start = sizeof digits;  // filled from the end
     int value = signo;
-    char reversed[4];
     do {
-        reversed[length++] = (char)('0' + value % 10);
+        digits[--start] = (char)('0' + value % 10);
         value /= 10;
-    } while (value > 0 && length < 3);
-    for (int i = 0; i < length; i++) number[i] = reversed[length - 1 - i];
+    } while (value > 0 && start > 0);
     ssize_t ignored = write(2, head, sizeof head - 1);
-    ignored = write(2, number, (size_t)length);
+    ignored = write(2, digits + start, sizeof digits - (size_t)start);
     ignored = write(2, tail, sizeof tail - 1);
     (void)ignored;
     // SA_RESETHAND made the action the default again: a fault re-executes and ends the process with its

@@ -234,13 +234,12 @@ extension JSONValue {
             return json_real(d)
         case .string(let s):
             let length = s.utf8.count
-            build.size += length
-            if length >= build.threshold {
-                build.size -= length  // the skeleton holds the placeholder only
+            if length >= build.threshold {  // the skeleton holds only the placeholder
                 let placeholder = Self.placeholder(build.spliced.count, nonce: build.placeholderNonce())
                 build.spliced.append(s)
                 return Self.janssonString(placeholder)
             }
+            build.size += length
             return Self.janssonString(s)
         case .array(let elements):
             let array = json_array()
