@@ -191,7 +191,10 @@ extension BedrockError {
         "Cancelled": .init(kind: .cancelled, retryable: false, hint: "The request was cancelled"),
         "BackendNotFound": .init(
             kind: .configuration,
-            retryable: false, hint: "Add the backend with `contenox backend add`, or list them with `backend list`"),
+            retryable: false,
+            hint:
+                "Add the backend with `contenox backend add NAME --type bedrock --url REGION`, or list them with `contenox backend list`"
+        ),
         "ModelNotSet": .init(
             kind: .configuration,
             retryable: false, hint: "Pass a model, or set one with `contenox config set default-model <id>`"),

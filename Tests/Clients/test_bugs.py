@@ -10,7 +10,7 @@ import pytest
 
 from contenox_harness import (CANCELLED, CREDENTIALS, INVALID_REQUEST, MODEL, Server, SilentEndpoint,
                               check_each_answered_once, delta_text, frame, frames, message_text,
-                              notification, request)
+                              notification, raw_members, request)
 
 INIT = request(1, "initialize", {"clientInfo": {"name": "pytest"}})
 
@@ -177,7 +177,8 @@ def test_id_echoed_exactly_in_errors_and_notifications(home):
         deltas = [f for f in got if f.method == "chat/delta"]
         assert deltas
         for d in deltas:
-            assert '"requestId":3e0' in d.raw.decode().replace(" ", ""), d.raw
+            params = raw_members(raw_members(d.raw.decode())["params"])
+            assert params["requestId"] == "3e0", d.raw
 
 
 # --------------------------------------------------------------------------------------------------

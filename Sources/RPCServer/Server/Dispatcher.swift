@@ -263,7 +263,10 @@ public final class Dispatcher: Sendable {
     private func handleNotification(_ method: String, _ params: JSONValue?) {
         switch method {
         case ExitNotification.method:
-            finish(code: state.withLock { $0.shutdown } ? 0 : 1, cancelling: true)
+            // After `shutdown`, whatever still runs was received before it and is owed an answer (a client
+            // may write `shutdown` and `exit` in one go); without it, `exit` stops everything at once.
+            let shutdown = state.withLock { $0.shutdown }
+            finish(code: shutdown ? 0 : 1, cancelling: !shutdown)
         case CancelRequestNotification.method:
             do {
                 cancel(try CancelRequestNotification(params: params).id)
@@ -352,8 +355,8 @@ public final class Dispatcher: Sendable {
         }
     }
 
-    /// Stops: cancels what runs (when `cancelling`), lets it save its state, flushes the output, and
-    /// completes `wait` with `code`.
+    /// Stops: cancels what runs and gives it `drainTimeout` to save its state (when `cancelling`), or waits
+    /// for it to finish and be answered; then flushes the output and completes `wait` with `code`.
     private func finish(code: Int32, cancelling: Bool) {
         let tasks = state.withLock { state -> [Task<Void, Never>]? in
             guard !state.finished else { return nil }
@@ -363,11 +366,17 @@ public final class Dispatcher: Sendable {
         guard let tasks else { return }
         if cancelling { for task in tasks { task.cancel() } }
         Task { [self] in
-            await withTaskGroup(of: Void.self) { group in
-                group.addTask { for task in tasks { await task.value } }
-                group.addTask { [configuration] in try? await Task.sleep(for: .seconds(configuration.drainTimeout)) }
-                await group.next()
-                group.cancelAll()
+            if cancelling {
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { for task in tasks { await task.value } }
+                    group.addTask { [configuration] in
+                        try? await Task.sleep(for: .seconds(configuration.drainTimeout))
+                    }
+                    await group.next()
+                    group.cancelAll()
+                }
+            } else {
+                for task in tasks { await task.value }
             }
             output.flush(timeout: 2)
             let waiter = completion.withLock { state -> CheckedContinuation<Int32, Never>? in

@@ -93,16 +93,18 @@ extension Services {
             .notFound, type: "BackendNotFound",
             message: all.isEmpty ? "no backend is configured" : "no default backend is set",
             hint: all.isEmpty
-                ? "Add one: contenox backend add bedrock --type bedrock --url us-east-1"
-                : "Run: contenox config set default-provider NAME (one of: \(all.map(\.name).joined(separator: ", ")))")
+                ? "Add one: `contenox backend add bedrock --type bedrock --url us-east-1`"
+                : "Run: `contenox config set default-provider NAME` (one of: \(all.map(\.name).joined(separator: ", ")))"
+        )
     }
 
     static func backendNotFound(_ name: String, known: [String]) -> ServiceError {
         ServiceError(
             .notFound, type: "BackendNotFound", message: "no backend named \(name.quoted())",
             hint: known.isEmpty
-                ? "Add it: contenox backend add NAME --type bedrock --url us-east-1"
-                : "Known backends: \(known.joined(separator: ", ")). Add one with contenox backend add.")
+                ? "Add it: `contenox backend add NAME --type bedrock --url us-east-1`"
+                : "Known backends: \(known.joined(separator: ", ")). Add one with `contenox backend add NAME --type bedrock --url REGION`."
+        )
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -85,7 +85,8 @@ extension Services {
                 throw ServiceError(
                     .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
                     hint:
-                        "List sessions with session/list (contenox session list), or leave sessionId out to start one.")
+                        "List sessions with session/list (`contenox session list`), or leave sessionId out to start one."
+                )
             }
         }
         let backend = try resolveBackend(request.backend ?? session?.backend)
@@ -93,8 +94,8 @@ extension Services {
             let prefix = InferenceProfilePrefix.forRegion(effectiveRegion(backend))
             throw ServiceError(
                 .configuration, type: "ModelNotSet", message: "no model given and no default model is set",
-                hint: "Run: contenox config set default-model \(prefix).anthropic.claude-sonnet-4-20250514-v1:0 "
-                    + "(contenox model list shows the ids), or pass a model.")
+                hint: "Run: `contenox config set default-model \(prefix).anthropic.claude-sonnet-4-20250514-v1:0` "
+                    + "(`contenox model list` shows the ids), or pass a model.")
         }
         let userMessage = ConverseMessage(role: .user, content: request.content)
 

@@ -32,7 +32,7 @@ extension Services {
             throw ServiceError(
                 .invalidParams, type: "InvalidModel",
                 message: "invalid model id \(value.quoted()): ids contain no spaces",
-                hint: "See contenox model list for ids.")
+                hint: "See `contenox model list` for ids.")
         }
         try stored { () throws(StoreError) in try store.setSetting(key, trimmed.isEmpty ? nil : trimmed) }
     }

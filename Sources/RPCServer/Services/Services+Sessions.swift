@@ -35,7 +35,7 @@ extension Services {
         guard let latest = try sessions().first else {
             throw ServiceError(
                 .notFound, type: "SessionNotFound", message: "there are no sessions yet",
-                hint: "Start one with contenox chat PROMPT.")
+                hint: "Start one with `contenox chat PROMPT`.")
         }
         return latest.id
     }
@@ -43,6 +43,6 @@ extension Services {
     static func sessionNotFound(_ id: String) -> ServiceError {
         ServiceError(
             .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
-            hint: "List sessions with contenox session list (session/list).")
+            hint: "List sessions with `contenox session list` (session/list).")
     }
 }
