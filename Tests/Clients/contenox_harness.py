@@ -11,7 +11,6 @@ import json
 import os
 import select
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -484,6 +483,20 @@ class Server:
     def response(self, raw_id: str, timeout: float = 10.0) -> Frame:
         """Reads until the response whose id is exactly `raw_id`; earlier frames are dropped."""
         return self.read_until(lambda f: f.is_response and f.raw_id == raw_id, timeout)[-1]
+
+    def responses(self, raw_ids: Iterable[str], timeout: float = 10.0) -> dict:
+        """Reads until every one of these ids is answered; {raw id: Frame} (other frames dropped)."""
+        pending = set(raw_ids)
+        got: dict = {}
+
+        def done(f: Frame) -> bool:
+            if f.is_response and f.raw_id in pending:
+                pending.discard(f.raw_id)
+                got[f.raw_id] = f
+            return not pending
+
+        self.read_until(done, timeout)
+        return got
 
     def read_to_eof(self, timeout: float = 20.0) -> list:
         deadline = time.monotonic() + timeout

@@ -36,18 +36,22 @@ def test_end_of_input_answers_everything(home, framing):
             server.wait()
 
 
-def test_end_of_input_finishes_a_chat(home):
-    """A chat piped in and stdin closed at once still gets its result (and all its deltas)."""
-    for run in range(5):
-        with Server(home, "ndjson") as server:
-            server.send(INIT, request(2, "chat/stream", {"prompt": f"piped {run} @@tokens=20 @@delay-ms=10"}))
+@pytest.mark.parametrize("framing", ["lsp", "ndjson"])
+def test_end_of_input_finishes_work_in_flight(home, framing):
+    """A chat and a live model listing (both talk to the stand-in) piped in and stdin closed at once:
+    both still get their results, the chat all its deltas."""
+    for run in range(4):
+        with Server(home, framing) as server:
+            server.send(INIT, request(2, "chat/stream", {"prompt": f"piped {run} @@tokens=20 @@delay-ms=10"}),
+                        request(3, "models/list", {"live": True}))
             server.close_stdin()
             got = server.read_to_eof(timeout=30)
-            answered = check_each_answered_once(got, ["1", "2"])
+            answered = check_each_answered_once(got, ["1", "2", "3"])
             chat = answered["2"].msg
             assert "result" in chat, chat
             assert message_text(chat["result"]) == " tok" * 20
             assert delta_text(got, 2) == " tok" * 20
+            assert "result" in answered["3"].msg and answered["3"].msg["result"]["models"], answered["3"].msg
             server.wait()
 
 

@@ -30,7 +30,7 @@ from contenox_harness import MODEL, contenox_bin
 
 # Plain imports: without python-lsp-jsonrpc this file fails to collect (CI installs it).
 from pylsp_jsonrpc.endpoint import Endpoint
-from pylsp_jsonrpc.exceptions import JsonRpcException, JsonRpcRequestCancelled
+from pylsp_jsonrpc.exceptions import JsonRpcRequestCancelled
 from pylsp_jsonrpc.streams import JsonRpcStreamReader, JsonRpcStreamWriter
 
 TIMEOUT = 15

@@ -279,7 +279,7 @@ final class MemoryServer: Sendable {
         server.feed(["[" + items.joined(separator: ",") + "]"], .oneWrite)
         let messages = await server.connection.messages(count: 2, timeout: 20)
         let batch = try #require(messages.last?.arrayValue)
-        #expect(batch.map { $0["id"] } == (1...2000).map { JSONValue.int(Int64($0)) })
+        #expect(Set(batch.map { $0["id"] }) == Set((1...2000).map { JSONValue.int(Int64($0)) }) && batch.count == 2000)
         #expect(batch.allSatisfy { $0["result"] == "slept" })
         #expect(server.gauge.peak <= 4)
     }

@@ -6,13 +6,23 @@ public enum Framing: String, Sendable, CaseIterable {
     case lsp
     case ndjson
 
-    /// A message body framed for the wire, as pieces written back to back (the body is not copied).
+    /// A message body framed for the wire, as pieces written back to back. A large body is not copied; a
+    /// small one is joined with its framing into one piece, since every queued piece costs an allocation.
     func frame(_ body: [[UInt8]]) -> [[UInt8]] {
+        let length = body.reduce(0) { $0 + $1.count }
+        let pieces: [[UInt8]]
         switch self {
-        case .lsp: return [ContentLengthFramer.header(length: body.reduce(0) { $0 + $1.count })] + body
-        case .ndjson: return body + [[UInt8(ascii: "\n")]]
+        case .lsp: pieces = [ContentLengthFramer.header(length: length)] + body
+        case .ndjson: pieces = body + [[UInt8(ascii: "\n")]]
         }
+        guard length <= Self.joinLimit else { return pieces }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(length + 32)
+        for piece in pieces { joined.append(contentsOf: piece) }
+        return [joined]
     }
+
+    private static let joinLimit = 16 << 10
 }
 
 /// Cuts input bytes into frames and hands each to a dispatcher, in order. Both connections read through

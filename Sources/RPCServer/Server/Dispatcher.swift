@@ -449,11 +449,13 @@ public final class Dispatcher: Sendable {
     }
 }
 
-/// The answers of one batch, filled in by its requests in any order; the array is written once every
-/// expected answer is in and the batch has been read to its end.
+/// The answers of one batch, appended to its array as they come (JSON-RPC lets a batch's answers come in
+/// any order; clients match them by id), so a batch holds its answers' bytes and nothing per item. The
+/// array is written once every expected answer is in and the batch has been read to its end.
 private final class BatchAnswers: Sendable {
     private struct State {
-        var slots: [Int: [UInt8]] = [:]
+        var array: [UInt8] = [UInt8(ascii: "[")]
+        var answered = 0
         var expected = 0
         var sealed = false
         var sent = false
@@ -461,14 +463,18 @@ private final class BatchAnswers: Sendable {
 
     private let state = LockedValue(State())
 
-    /// Item `index` will be answered (requests and invalid items; not notifications).
+    /// One more item will be answered (requests and invalid items; not notifications).
     func expect(_ index: Int) { state.withLock { $0.expected += 1 } }
 
-    /// Stores an answer (nil: the item was answered on its own); returns the array when it is complete.
+    /// Adds an answer (nil: the item was answered on its own); returns the array when it is complete.
     func set(_ index: Int, _ answer: [UInt8]?) -> [UInt8]? {
         state.withLock { state -> [UInt8]? in
             state.expected -= 1
-            if let answer { state.slots[index] = answer }
+            if let answer {
+                if state.answered > 0 { state.array.append(UInt8(ascii: ",")) }
+                state.array.append(contentsOf: answer)
+                state.answered += 1
+            }
             return Self.takeArray(&state)
         }
     }
@@ -485,15 +491,10 @@ private final class BatchAnswers: Sendable {
         guard state.sealed, state.expected == 0, !state.sent else { return nil }
         state.sent = true
         // A batch whose items all went unanswered (notifications, cancelled requests) gets no answer.
-        guard !state.slots.isEmpty else { return nil }
-        var array = [UInt8(ascii: "[")]
-        array.reserveCapacity(state.slots.values.reduce(2) { $0 + $1.count + 1 })
-        for (position, index) in state.slots.keys.sorted().enumerated() {
-            if position > 0 { array.append(UInt8(ascii: ",")) }
-            array.append(contentsOf: state.slots[index]!)
-        }
+        guard state.answered > 0 else { return nil }
+        var array: [UInt8] = []
+        swap(&array, &state.array)
         array.append(UInt8(ascii: "]"))
-        state.slots.removeAll()
         return array
     }
 }

@@ -74,7 +74,8 @@ final class OutputWriter: Sendable {
             if state.queuedBytes >= limit { return (false, false) }
             for piece in frame where !piece.isEmpty {
                 state.queue.append(piece)
-                state.queuedBytes += piece.count
+                // A piece costs its bytes and its allocation: many small frames weigh what they hold.
+                state.queuedBytes += piece.count + Self.pieceOverhead
             }
             defer { state.writerIdle = false }
             return (true, state.writerIdle)
@@ -153,6 +154,9 @@ final class OutputWriter: Sendable {
         drained.signal()
         onClose()
     }
+
+    /// What one queued piece costs beyond its bytes (array header, malloc's own), counted against the limit.
+    private static let pieceOverhead = 64
 
     /// IOV_MAX on Linux (a macro Swift does not import).
     private static let maxVectors = 1024
