@@ -234,7 +234,9 @@ public final class Dispatcher: Sendable {
                     answerNow(route, idText: idText, .failure(.methodNotFound(method: method)))
                     return
                 }
-                let context = RequestContext(id: id) { [self] message in await output.send([message.serialized]) }
+                let context = RequestContext(id: id) { [self] message in
+                    await output.send([Self.serialized(message, requestID: id, idText: idText)])
+                }
                 switch Result(catching: { () throws(ResponseError) in try Params(params) }).flatMap({
                     prepare($0, context)
                 }) {
@@ -319,12 +321,16 @@ public final class Dispatcher: Sendable {
         let task = Task { [self] in
             defer { permits.signal() }
             let result = await work()
+            // The id is free again once the answer is decided; the request leaves the table only once its
+            // answer is queued, so that `shutdown` and end of input, which wait for what is in the table,
+            // never overtake it.
             let stillMine = state.withLock { state -> Bool in
-                guard let entry = state.running.removeValue(forKey: token) else { return false }
+                guard let entry = state.running[token] else { return false }
                 if state.tokens[entry.key] == token { state.tokens[entry.key] = nil }
                 return !entry.cancelled
             }
             if stillMine { await answer(route, idText: idText, result) }
+            state.withLock { _ = $0.running.removeValue(forKey: token) }
             after?()
         }
         state.withLock { state in
@@ -440,6 +446,21 @@ public final class Dispatcher: Sendable {
         case .batch(let answers, let index):
             if let array = answers.set(index, pieces.flatMap { $0 }) { output.sendBlocking([array]) }
         }
+    }
+
+    /// A notification a request sends, with its `requestId` written as the client wrote the request's id.
+    private static func serialized(_ message: Message, requestID id: JSONValue, idText: [UInt8]) -> [UInt8] {
+        guard case .notification(let method, .object(var params)?) = message, params["requestId"] == id,
+            id.serialized() != idText
+        else { return message.serialized }
+        // A marker jansson writes escaped (control characters), set where the id goes, then replaced by the
+        // id's text. It is the first member, so the first match is the id's place.
+        let marker = "\u{1}contenox-request-id\u{1}"
+        params["requestId"] = .string(marker)
+        let body = Message.notification(method: method, params: .object(params)).serialized
+        let escaped = JSONValue.string(marker).serialized()
+        guard let range = body.firstRange(of: escaped) else { return message.serialized }
+        return Array(body[..<range.lowerBound]) + idText + Array(body[range.upperBound...])
     }
 
     /// Numbers by value (`1e2` and `100` are one id), everything else as it is.
