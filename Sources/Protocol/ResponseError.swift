@@ -64,11 +64,4 @@ extension ResponseError {
     public static func requestCancelled(_ message: String = "request cancelled") -> ResponseError {
         ResponseError(code: .requestCancelled, message: message)
     }
-
-    /// A backend failure; `data` carries `{type, message, httpStatus?, requestId?, retryable, hint}`.
-    public static func backendError(
-        _ message: String, data: JSONValue? = nil, code: ErrorCode = .backendError
-    ) -> ResponseError {
-        ResponseError(code: code, message: message, data: data)
-    }
 }
