@@ -91,7 +91,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if let value = try? JSONValue.parse(input) {
             check((try? JSONValue.parse(value.serialized())) == value, "JSON round trip changed the value")
         }
-    case .jsonrpc: _ = Incoming.decode(Array(input))
+    case .jsonrpc:
+        _ = Incoming.decode(Array(input))
+        jsonScanner(input)
     case .eventstream:
         var decoder = EventStreamDecoder(maxMessageBytes: 1 << 20)
         // Fed in two parts split by the second byte, so split handling is fuzzed too.
@@ -123,5 +125,28 @@ private func framer<F: MessageFramer>(_ type: F.Type, _ input: UnsafeRawBufferPo
             if case .frame(let body) = event { check(body.count <= limit, "frame over the limit") }
         }
         check(framer.bufferedByteCount <= limit + 16 * 1024, "framer buffered past its bound")
+    }
+}
+
+/// The dispatcher walks raw frames with JSONScanner before (or instead of) parsing them: every span it
+/// reports must lie inside the input, in order, and the elements it finds in text jansson accepts as an
+/// array must be as many as jansson's.
+func jsonScanner(_ input: UnsafeRawBufferPointer) {
+    if let spans = JSONScanner.arrayElements(input) {
+        var previous = 0
+        for span in spans {
+            guard span.lowerBound >= previous, span.upperBound <= input.count, !span.isEmpty else {
+                fatalError("array element span \(span) out of order or bounds")
+            }
+            previous = span.upperBound
+        }
+        if case .array(let elements)? = try? JSONValue.parse(input), elements.count != spans.count {
+            fatalError("scanner found \(spans.count) elements, jansson \(elements.count)")
+        }
+    }
+    if let span = JSONScanner.memberValue(input, key: "id") {
+        guard span.lowerBound >= 0, span.upperBound <= input.count, !span.isEmpty else {
+            fatalError("member span \(span) out of bounds")
+        }
     }
 }
