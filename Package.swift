@@ -11,8 +11,9 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
-        // No pkgConfig: libcurl is loaded with dlopen on first use (see shim.h), so it must not be linked.
-        .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // A C target, not a system library: libcurl is loaded with dlopen on first use (CCurl.c), so it must
+        // not be linked; only its headers are used (libcurl4-openssl-dev).
+        .target(name: "CCurl"),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // Linux calls Swift cannot make (GNU extensions, variadic prctl) and the crash handler, in C.

@@ -1,8 +1,6 @@
-#ifndef CCURL_SHIM_H
-#define CCURL_SHIM_H
+#ifndef CCURL_H
+#define CCURL_H
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <pthread.h>
 #include <stddef.h>
 
 // libcurl is loaded with dlopen on first use rather than linked. Debian's libcurl brings about thirty
@@ -35,56 +33,11 @@ typedef struct {
     void (*slist_free_all)(struct curl_slist *);
 } CCurl_API;
 
-// One table and one once-flag for the whole program. They are weak definitions rather than statics: a
-// debug build compiles each Swift file into its own object, and each would get its own copy of a static
-// (an empty table in every file but the one that loaded it); the linker keeps one of the weak copies.
-__attribute__((weak)) CCurl_API CCurl_api = {0};
-__attribute__((weak)) pthread_once_t CCurl_once = PTHREAD_ONCE_INIT;
-
-static inline CCurl_API *CCurl_table(void) { return &CCurl_api; }
-
-static inline void CCurl_load_once(void) {
-    CCurl_API *api = CCurl_table();
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) {
-        const char *reason = dlerror();
-        api->error = reason != NULL ? reason : "libcurl.so.4 could not be loaded";
-        return;
-    }
-#define CCURL_BIND(field, symbol)                                                                          \
-    do {                                                                                                   \
-        *(void **)(&api->field) = dlsym(library, symbol);                                                  \
-        if (api->field == NULL) { api->error = "libcurl.so.4 lacks " symbol; return; }                     \
-    } while (0)
-    CCURL_BIND(global_init, "curl_global_init");
-    CCURL_BIND(easy_init, "curl_easy_init");
-    CCURL_BIND(easy_cleanup, "curl_easy_cleanup");
-    CCURL_BIND(easy_setopt, "curl_easy_setopt");
-    CCURL_BIND(easy_getinfo, "curl_easy_getinfo");
-    CCURL_BIND(easy_pause, "curl_easy_pause");
-    CCURL_BIND(easy_strerror, "curl_easy_strerror");
-    CCURL_BIND(multi_init, "curl_multi_init");
-    CCURL_BIND(multi_cleanup, "curl_multi_cleanup");
-    CCURL_BIND(multi_add_handle, "curl_multi_add_handle");
-    CCURL_BIND(multi_remove_handle, "curl_multi_remove_handle");
-    CCURL_BIND(multi_perform, "curl_multi_perform");
-    CCURL_BIND(multi_poll, "curl_multi_poll");
-    CCURL_BIND(multi_wakeup, "curl_multi_wakeup");
-    CCURL_BIND(multi_timeout, "curl_multi_timeout");
-    CCURL_BIND(multi_info_read, "curl_multi_info_read");
-    CCURL_BIND(multi_setopt, "curl_multi_setopt");
-    CCURL_BIND(multi_strerror, "curl_multi_strerror");
-    CCURL_BIND(slist_append, "curl_slist_append");
-    CCURL_BIND(slist_free_all, "curl_slist_free_all");
-#undef CCURL_BIND
-    if (api->global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) api->error = "curl_global_init failed";
-}
+/// The table, filled by the first CCurl_load_error() (CCurl.c).
+CCurl_API *CCurl_table(void);
 
 /// Loads libcurl once (thread-safe); NULL when it is ready, otherwise why it is not. Call this first.
-static inline const char *CCurl_load_error(void) {
-    pthread_once(&CCurl_once, CCurl_load_once);
-    return CCurl_table()->error;
-}
+const char *CCurl_load_error(void);
 
 // The functions Swift calls, through the table (only after CCurl_load_error() returned NULL).
 static inline CURL *CCurl_easy_init(void) { return CCurl_table()->easy_init(); }
