@@ -167,6 +167,22 @@ extension BedrockError {
             retryable: true, hint: "The endpoint answered something that is not Bedrock's format: check the URL"),
         "CredentialsInvalid": .init(
             retryable: false, hint: "Fix the credential source named in the message"),
+        "SSOTokenNotFound": .init(
+            retryable: false, hint: "Sign in with `aws sso login --profile <profile>`, then try again"),
+        "SSOTokenExpired": .init(
+            retryable: false, hint: "The IAM Identity Center session has ended: `aws sso login --profile <profile>`"),
+        "LoginNotFound": .init(retryable: false, hint: "Sign in with `aws login --profile <profile>`, then try again"),
+        "LoginExpired": .init(
+            retryable: false, hint: "The `aws login` session has ended: `aws login --profile <profile>`"),
+        "LoginCredentialsChanged": .init(
+            retryable: false,
+            hint: "The user's credentials changed since `aws login`: sign in again with `aws login --profile <profile>`"),
+        "LoginInsufficientPermissions": .init(
+            retryable: false,
+            hint: "The signed-in identity needs permission for signin:CreateOAuth2Token; then "
+                + "`aws login --profile <profile>`"),
+        "LoginRefreshFailed": .init(
+            retryable: false, hint: "Retry; if it persists, sign in again with `aws login --profile <profile>`"),
     ]
 
     private static let byNormalizedName: [String: CatalogEntry] = {
