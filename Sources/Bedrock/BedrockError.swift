@@ -176,7 +176,8 @@ extension BedrockError {
             retryable: false, hint: "The `aws login` session has ended: `aws login --profile <profile>`"),
         "LoginCredentialsChanged": .init(
             retryable: false,
-            hint: "The user's credentials changed since `aws login`: sign in again with `aws login --profile <profile>`"),
+            hint: "The user's credentials changed since `aws login`: sign in again with `aws login --profile <profile>`"
+        ),
         "LoginInsufficientPermissions": .init(
             retryable: false,
             hint: "The signed-in identity needs permission for signin:CreateOAuth2Token; then "

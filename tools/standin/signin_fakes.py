@@ -34,6 +34,7 @@ class SigninFakesState:
         self.sso_access = {}  # access token -> (expiry, role ttl seconds)
         self.sso_refresh = {}  # refresh token -> (client id, client secret, token ttl, role ttl)
         self.login_sessions = {}  # refresh token -> {clientId, coords, key, ttl, error}
+        self.role_keys = {}  # (access token, account, role) -> keys issued, as State.issue answers
         self.counts = {}
 
     def count(self, key):
@@ -110,8 +111,16 @@ class SigninFakesMixin:
             return self.fake_error(400, "InvalidRequestException", {"message": "account_id and role_name required"})
         if query["role_name"] == "NotAssigned":
             return self.fake_error(403, "ForbiddenException", {"message": "No access"})
-        access, secret, session_token, expiry = self.state.issue(ttl=found[1])
+        # One set of keys per token and role while they last, so that two clients asking with one token
+        # (contenox and botocore, in the oracle tests) get the same keys.
+        role = (token, query["account_id"], query["role_name"])
         with self.state.lock:
+            issued = fakes.role_keys.get(role)
+        if issued is None or issued[3] <= datetime.now(timezone.utc):
+            issued = self.state.issue(ttl=found[1])
+        access, secret, session_token, expiry = issued
+        with self.state.lock:
+            fakes.role_keys[role] = issued
             fakes.count("portal:" + token)
         self.send_json(200, {"roleCredentials": {
             "accessKeyId": access, "secretAccessKey": secret, "sessionToken": session_token,

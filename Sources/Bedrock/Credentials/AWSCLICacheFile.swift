@@ -1,8 +1,8 @@
 import Basics
+internal import CCrypto
 import FoundationEssentials
 import Glibc
 import JSON
-internal import CCrypto
 
 /// The AWS CLI's own cache files (~/.aws/sso/cache/*.json, ~/.aws/login/cache/*.json): read as JSON and
 /// written back the way botocore's JSONFileCache writes them, so that the CLI and contenox can share them.
@@ -46,7 +46,8 @@ enum AWSCLICacheFile {
     static func pythonJSON(_ value: JSONValue) -> String {
         switch value {
         case .object(let object):
-            return "{" + object.map { JSONValue.string($0.key).jsonString + ": " + pythonJSON($0.value) }
+            return "{"
+                + object.map { JSONValue.string($0.key).jsonString + ": " + pythonJSON($0.value) }
                 .joined(separator: ", ") + "}"
         case .array(let items):
             return "[" + items.map(pythonJSON).joined(separator: ", ") + "]"

@@ -1,6 +1,6 @@
+internal import CCrypto
 import FoundationEssentials
 import JSON
-internal import CCrypto
 
 /// The P-256 key `aws login` keeps in its cache (`dpopKey`, a PEM), signing the DPoP proofs (RFC 9449) that
 /// bind a refresh to it. Owns one EVP_PKEY, freed in deinit; used by one refresh and then dropped.
