@@ -1,0 +1,153 @@
+import Foundation
+import JSON
+import TestSupport
+import Testing
+
+@testable import Bedrock
+
+/// botocore as the oracle for IAM Identity Center and `aws login` profiles: given the same config and cache
+/// files and the same fake endpoints, botocore and contenox resolve the same keys, each reads the cache the
+/// other refreshed and wrote (the refresh happens once), and they fail in the same cases.
+@Suite struct SignInOracleTests {
+    static var script: String { fixturesDirectory().appendingPathComponent("signin/botocore_credentials.py").path }
+
+    /// botocore's answer: {accessKeyId, secretAccessKey, sessionToken, method} or {error, message}.
+    static func botocore(_ environment: [String: String]) throws -> JSONValue {
+        let input: JSONValue = ["environment": .object(JSONObject(environment.map { ($0.key, .string($0.value)) }))]
+        return try JSONValue.parse(try runPython(script, input: input.serialized()))
+    }
+
+    static func contenox(_ environment: [String: String]) async throws -> AWSCredentials {
+        let resolved = try await CredentialChain(environment: environment).resolve()
+        guard case .sigV4(let keys) = resolved.auth else { throw BedrockError.own("NotSigV4", "bearer") }
+        return keys
+    }
+
+    static func expectSame(_ keys: AWSCredentials, _ oracle: JSONValue) {
+        #expect(oracle["error"] == nil, "botocore failed: \(oracle)")
+        #expect(oracle["accessKeyId"]?.stringValue == keys.accessKeyID)
+        #expect(oracle["secretAccessKey"]?.stringValue == keys.secretAccessKey)
+        #expect(oracle["sessionToken"]?.stringValue == keys.sessionToken)
+    }
+
+    /// A session-form token ten minutes from expiry with a refresh token the fake takes once.
+    static func nearExpirySSO(_ sessions: SignInSessions) throws -> String {
+        let client = "client-\(sessions.unique)"
+        try sessions.register(refreshToken: "refresh-\(sessions.unique)", clientID: client)
+        try sessions.writeSSOToken(
+            accessToken: "stale-\(sessions.unique)", expiresIn: 600, refreshToken: "refresh-\(sessions.unique)",
+            clientID: client)
+        return client
+    }
+
+    static func nearExpiryLogin(_ sessions: SignInSessions) throws -> String {
+        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
+        try sessions.writeLoginToken(
+            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 120,
+            refreshToken: "r-\(sessions.unique)", clientID: client)
+        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: client)
+        return client
+    }
+
+    @Test(arguments: [true, false])
+    func ssoRefreshedByOneIsReadByTheOther(contenoxFirst: Bool) async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let client = try Self.nearExpirySSO(sessions)
+        let environment = sessions.environment(profile: "sso-dev")
+        if contenoxFirst {
+            let keys = try await Self.contenox(environment)
+            let oracle = try Self.botocore(environment)
+            Self.expectSame(keys, oracle)
+            #expect(oracle["method"] == "sso")
+        } else {
+            let oracle = try Self.botocore(environment)
+            let keys = try await Self.contenox(environment)
+            Self.expectSame(keys, oracle)
+        }
+        #expect(try sessions.count("oidc:\(client)") == 1)
+    }
+
+    @Test func legacySSOFormResolvesTheSameKeys() async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        try sessions.grant(accessToken: "legacy-\(sessions.unique)")
+        try sessions.writeSSOToken(
+            accessToken: "legacy-\(sessions.unique)", expiresIn: 3600, refreshToken: nil, legacy: true)
+        let environment = sessions.environment(profile: "sso-legacy")
+        Self.expectSame(try await Self.contenox(environment), try Self.botocore(environment))
+    }
+
+    @Test(arguments: [true, false])
+    func loginRefreshedByOneIsReadByTheOther(contenoxFirst: Bool) async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let client = try Self.nearExpiryLogin(sessions)
+        let environment = sessions.environment(profile: "console")
+        if contenoxFirst {
+            let keys = try await Self.contenox(environment)
+            let oracle = try Self.botocore(environment)
+            Self.expectSame(keys, oracle)
+            #expect(oracle["method"] == "login")
+        } else {
+            let oracle = try Self.botocore(environment)
+            let keys = try await Self.contenox(environment)
+            Self.expectSame(keys, oracle)
+        }
+        #expect(try sessions.count("login:\(client)") == 1)
+    }
+
+    /// Each case: the profile, how to arrange it, botocore's exception and contenox's error type.
+    enum Failure: String, CaseIterable, Sendable {
+        case ssoNoToken, ssoLegacyExpired, ssoPortalRejects, loginNoCache, loginTokenExpired, loginCredentialsChanged,
+            loginInsufficientPermissions
+    }
+
+    @Test(arguments: Failure.allCases)
+    func bothFailInTheSameCases(_ failure: Failure) async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let refresh = "r-\(sessions.unique)"
+        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
+        func expiredLogin(_ code: String) throws {
+            try sessions.writeLoginToken(
+                accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token",
+                expiresIn: -10, refreshToken: refresh, clientID: client)
+            try sessions.registerLogin(refreshToken: refresh, clientID: client, error: code)
+        }
+        let (profile, botocoreError, contenoxType): (String, String, String)
+        switch failure {
+        case .ssoNoToken:
+            (profile, botocoreError, contenoxType) = ("sso-dev", "SSOTokenLoadError", "SSOTokenNotFound")
+        case .ssoLegacyExpired:
+            try sessions.writeSSOToken(
+                accessToken: "t-\(sessions.unique)", expiresIn: -60, refreshToken: nil, legacy: true)
+            (profile, botocoreError, contenoxType) = ("sso-legacy", "UnauthorizedSSOTokenError", "SSOTokenExpired")
+        case .ssoPortalRejects:
+            try sessions.writeSSOToken(
+                accessToken: "t-\(sessions.unique)", expiresIn: 3600, refreshToken: nil, legacy: true)
+            (profile, botocoreError, contenoxType) = ("sso-legacy", "UnauthorizedSSOTokenError", "SSOTokenExpired")
+        case .loginNoCache:
+            (profile, botocoreError, contenoxType) = ("console", "LoginTokenLoadError", "LoginNotFound")
+        case .loginTokenExpired:
+            try expiredLogin("TOKEN_EXPIRED")
+            (profile, botocoreError, contenoxType) = ("console", "LoginRefreshRequired", "LoginExpired")
+        case .loginCredentialsChanged:
+            try expiredLogin("USER_CREDENTIALS_CHANGED")
+            (profile, botocoreError, contenoxType) = ("console", "LoginRefreshRequired", "LoginCredentialsChanged")
+        case .loginInsufficientPermissions:
+            try expiredLogin("INSUFFICIENT_PERMISSIONS")
+            (profile, botocoreError, contenoxType) = (
+                "console", "LoginInsufficientPermissions", "LoginInsufficientPermissions"
+            )
+        }
+        let environment = sessions.environment(profile: profile)
+        let oracle = try Self.botocore(environment)
+        #expect(oracle["error"]?.stringValue == botocoreError, "\(oracle)")
+        do {
+            _ = try await Self.contenox(environment)
+            Issue.record("contenox resolved credentials where botocore failed")
+        } catch let error as BedrockError {
+            #expect(error.type == contenoxType, "\(error)")
+            #expect(
+                error.hint.contains(
+                    profile.hasPrefix("sso") ? "aws sso login --profile \(profile)" : "aws login --profile \(profile)"))
+        }
+    }
+}
