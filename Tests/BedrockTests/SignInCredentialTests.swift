@@ -236,6 +236,44 @@ import Testing
         #expect(Self.keys(three)?.accessKeyID == Self.keys(two)?.accessKeyID)
     }
 
+    /// Chains resolving at once for one near-expiry session (several backends in one `contenox serve`).
+    static func resolveAtOnce(_ sessions: SignInSessions, profile: String, count: Int) async throws
+        -> [ResolvedCredentials]
+    {
+        let chains = (0..<count).map { _ in Self.chain(sessions, profile: profile) }
+        return try await withThrowingTaskGroup(of: ResolvedCredentials.self) { group in
+            for chain in chains { group.addTask { try await chain.resolve() } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+    }
+
+    /// The refresh token rotates, so a second refresh with the old one fails: refreshes of one cache file
+    /// wait for each other, and the later ones find the token fresh.
+    @Test func chainsSharingAnSSOSessionRefreshItOnce() async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let client = "client-\(sessions.unique)"
+        // The portal never took the stale token: a chain left with it would fail.
+        try sessions.writeSSOToken(
+            accessToken: "stale-\(sessions.unique)", expiresIn: 600, refreshToken: "refresh-\(sessions.unique)",
+            clientID: client)
+        try sessions.register(refreshToken: "refresh-\(sessions.unique)", clientID: client)
+        let resolved = try await Self.resolveAtOnce(sessions, profile: "sso-dev", count: 4)
+        #expect(resolved.count == 4)
+        #expect(try sessions.count("oidc:\(client)") == 1)
+    }
+
+    @Test func chainsSharingALoginSessionRefreshItOnce() async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let clientID = "arn:aws:signin:::devtools/\(sessions.unique)"
+        try sessions.writeLoginToken(
+            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 60,
+            refreshToken: "r-\(sessions.unique)", clientID: clientID)
+        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: clientID)
+        let resolved = try await Self.resolveAtOnce(sessions, profile: "console", count: 4)
+        #expect(Set(resolved.compactMap { Self.keys($0)?.accessKeyID }).count == 1)
+        #expect(try sessions.count("login:\(clientID)") == 1)
+    }
+
     // MARK: aws login
 
     @Test func loginKeysAreUsedWhileFresh() async throws {

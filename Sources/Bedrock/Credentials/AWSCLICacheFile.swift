@@ -3,6 +3,7 @@ internal import CCrypto
 import FoundationEssentials
 import Glibc
 import JSON
+import Locking
 
 /// The AWS CLI's own cache files (~/.aws/sso/cache/*.json, ~/.aws/login/cache/*.json): read as JSON and
 /// written back the way botocore's JSONFileCache writes them, so that the CLI and contenox can share them.
@@ -95,5 +96,26 @@ enum AWSCLICacheFile {
         if out == "~" { return home }
         if out.hasPrefix("~/") { return home + out.dropFirst(1) }
         return out
+    }
+}
+
+extension AWSCLICacheFile {
+    /// The last piece of work queued for each cache file.
+    private static let queues = LockedValue<[String: Task<Void, Never>]>([:])
+
+    /// Runs `body` after every earlier `serialized` call for `path` in this process has finished. A refresh
+    /// rotates the refresh token, so two backends sharing one sign-in session must not refresh at once: the
+    /// second reads the file the first wrote and finds the token fresh.
+    static func serialized<T: Sendable>(_ path: String, _ body: @escaping @Sendable () async -> T) async -> T {
+        let mine = queues.withLock { queues in
+            let previous = queues[path]
+            let mine = Task {
+                await previous?.value
+                return await body()
+            }
+            queues[path] = Task { _ = await mine.value }
+            return mine
+        }
+        return await mine.value
     }
 }

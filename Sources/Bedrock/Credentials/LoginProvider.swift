@@ -48,7 +48,21 @@ struct LoginProvider {
             hint: hint ?? "Sign in again: `aws login --profile \(profile)`")
     }
 
-    func credentials(now: Date = Date()) async throws(BedrockError) -> ResolvedCredentials {
+    /// The keys in the cache, refreshed first when under five minutes remain; one refresh at a time per
+    /// cache file in this process.
+    func credentials() async throws(BedrockError) -> ResolvedCredentials {
+        let provider = self
+        return try await AWSCLICacheFile.serialized(cachePath) {
+            () async -> Result<ResolvedCredentials, BedrockError> in
+            do throws(BedrockError) {
+                return .success(try await provider.currentCredentials(now: Date()))
+            } catch {
+                return .failure(error)
+            }
+        }.get()
+    }
+
+    private func currentCredentials(now: Date) async throws(BedrockError) -> ResolvedCredentials {
         let path = cachePath
         guard let token = AWSCLICacheFile.read(path) else {
             throw failure(

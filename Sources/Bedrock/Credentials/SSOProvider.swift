@@ -88,8 +88,20 @@ struct SSOProvider {
             hint: "Sign in again: `aws sso login --profile \(profile)`")
     }
 
-    /// The cached access token, refreshed first when it is within the refresh window (botocore's rules).
-    func accessToken(now: Date = Date()) async throws(BedrockError) -> String {
+    /// The cached access token, refreshed first when it is within the refresh window (botocore's rules);
+    /// one refresh at a time per cache file in this process.
+    func accessToken() async throws(BedrockError) -> String {
+        let provider = self
+        return try await AWSCLICacheFile.serialized(tokenCachePath) { () async -> Result<String, BedrockError> in
+            do throws(BedrockError) {
+                return .success(try await provider.currentToken(now: Date()))
+            } catch {
+                return .failure(error)
+            }
+        }.get()
+    }
+
+    private func currentToken(now: Date) async throws(BedrockError) -> String {
         let path = tokenCachePath
         guard let cached = AWSCLICacheFile.read(path) else {
             throw BedrockError.own(
