@@ -251,27 +251,18 @@ import Testing
     /// wait for each other, and the later ones find the token fresh.
     @Test func chainsSharingAnSSOSessionRefreshItOnce() async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let client = "client-\(sessions.unique)"
-        // The portal never took the stale token: a chain left with it would fail.
-        try sessions.writeSSOToken(
-            accessToken: "stale-\(sessions.unique)", expiresIn: 600, refreshToken: "refresh-\(sessions.unique)",
-            clientID: client)
-        try sessions.register(refreshToken: "refresh-\(sessions.unique)", clientID: client)
+        try sessions.expiringSSOToken(expiresIn: 600)
         let resolved = try await Self.resolveAtOnce(sessions, profile: "sso-dev", count: 4)
         #expect(resolved.count == 4)
-        #expect(try sessions.count("oidc:\(client)") == 1)
+        #expect(try sessions.count("oidc:\(sessions.ssoClientID)") == 1)
     }
 
     @Test func chainsSharingALoginSessionRefreshItOnce() async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let clientID = "arn:aws:signin:::devtools/\(sessions.unique)"
-        try sessions.writeLoginToken(
-            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 60,
-            refreshToken: "r-\(sessions.unique)", clientID: clientID)
-        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: clientID)
+        try sessions.expiringLogin(expiresIn: 60)
         let resolved = try await Self.resolveAtOnce(sessions, profile: "console", count: 4)
         #expect(Set(resolved.compactMap { Self.keys($0)?.accessKeyID }).count == 1)
-        #expect(try sessions.count("login:\(clientID)") == 1)
+        #expect(try sessions.count("login:\(sessions.loginClientID)") == 1)
     }
 
     // MARK: aws login
@@ -294,12 +285,9 @@ import Testing
 
     @Test func loginRefreshSignsADPoPProofAndRewritesTheCache() async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let clientID = "arn:aws:signin:::devtools/\(sessions.unique)"
+        let clientID = sessions.loginClientID
         // Four minutes left: under botocore's five-minute threshold.
-        try sessions.writeLoginToken(
-            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 240,
-            refreshToken: "r-\(sessions.unique)", clientID: clientID)
-        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: clientID)
+        try sessions.expiringLogin(expiresIn: 240)
         let before = try JSONValue.parse(try String(contentsOfFile: sessions.loginCachePath, encoding: .utf8))
         let orderBefore = try Self.keyOrder(sessions.loginCachePath)
 
@@ -328,28 +316,21 @@ import Testing
     @Test(arguments: LoginFailure.allCases)
     func loginFailuresSayWhatToRun(_ failure: LoginFailure) async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let clientID = "arn:aws:signin:::devtools/\(sessions.unique)"
-        let refresh = "r-\(sessions.unique)"
-        if failure != .noCacheFile {
-            try sessions.writeLoginToken(
-                accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token",
-                expiresIn: -10, refreshToken: refresh, clientID: clientID)
-        }
         let expected: String
         switch failure {
         case .noCacheFile: expected = "LoginNotFound"
         case .tokenExpired:
-            try sessions.registerLogin(refreshToken: refresh, clientID: clientID, error: "TOKEN_EXPIRED")
+            try sessions.expiringLogin(expiresIn: -10, error: "TOKEN_EXPIRED")
             expected = "LoginExpired"
         case .credentialsChanged:
-            try sessions.registerLogin(refreshToken: refresh, clientID: clientID, error: "USER_CREDENTIALS_CHANGED")
+            try sessions.expiringLogin(expiresIn: -10, error: "USER_CREDENTIALS_CHANGED")
             expected = "LoginCredentialsChanged"
         case .insufficientPermissions:
-            try sessions.registerLogin(refreshToken: refresh, clientID: clientID, error: "INSUFFICIENT_PERMISSIONS")
+            try sessions.expiringLogin(expiresIn: -10, error: "INSUFFICIENT_PERMISSIONS")
             expected = "LoginInsufficientPermissions"
         case .wrongKey:
             // The fake holds another key than the cache's: the proof must not verify.
-            try sessions.registerLogin(refreshToken: refresh, clientID: clientID, keyFile: Self.otherKeyPath)
+            try sessions.expiringLogin(expiresIn: -10, keyFile: Self.otherKeyPath)
             expected = "LoginRefreshFailed"
         }
         let error = try #require(await Self.failure(Self.chain(sessions, profile: "console")))

@@ -30,41 +30,24 @@ import Testing
         #expect(oracle["sessionToken"]?.stringValue == keys.sessionToken)
     }
 
-    /// A session-form token ten minutes from expiry with a refresh token the fake takes once.
-    static func nearExpirySSO(_ sessions: SignInSessions) throws -> String {
-        let client = "client-\(sessions.unique)"
-        try sessions.register(refreshToken: "refresh-\(sessions.unique)", clientID: client)
-        try sessions.writeSSOToken(
-            accessToken: "stale-\(sessions.unique)", expiresIn: 600, refreshToken: "refresh-\(sessions.unique)",
-            clientID: client)
-        return client
-    }
-
-    static func nearExpiryLogin(_ sessions: SignInSessions) throws -> String {
-        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
-        try sessions.writeLoginToken(
-            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 120,
-            refreshToken: "r-\(sessions.unique)", clientID: client)
-        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: client)
-        return client
+    /// Resolves with both, in the order given, expects the same keys, and returns botocore's answer.
+    @discardableResult
+    static func compare(_ environment: [String: String], contenoxFirst: Bool) async throws -> JSONValue {
+        var keys: AWSCredentials?
+        if contenoxFirst { keys = try await Self.contenox(environment) }
+        let oracle = try Self.botocore(environment)
+        if !contenoxFirst { keys = try await Self.contenox(environment) }
+        if let keys { Self.expectSame(keys, oracle) }
+        return oracle
     }
 
     @Test(arguments: [true, false])
     func ssoRefreshedByOneIsReadByTheOther(contenoxFirst: Bool) async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let client = try Self.nearExpirySSO(sessions)
-        let environment = sessions.environment(profile: "sso-dev")
-        if contenoxFirst {
-            let keys = try await Self.contenox(environment)
-            let oracle = try Self.botocore(environment)
-            Self.expectSame(keys, oracle)
-            #expect(oracle["method"] == "sso")
-        } else {
-            let oracle = try Self.botocore(environment)
-            let keys = try await Self.contenox(environment)
-            Self.expectSame(keys, oracle)
-        }
-        #expect(try sessions.count("oidc:\(client)") == 1)
+        try sessions.expiringSSOToken(expiresIn: 600)
+        let oracle = try await Self.compare(sessions.environment(profile: "sso-dev"), contenoxFirst: contenoxFirst)
+        #expect(oracle["method"] == "sso")
+        #expect(try sessions.count("oidc:\(sessions.ssoClientID)") == 1)
     }
 
     @Test func legacySSOFormResolvesTheSameKeys() async throws {
@@ -72,26 +55,16 @@ import Testing
         try sessions.grant(accessToken: "legacy-\(sessions.unique)")
         try sessions.writeSSOToken(
             accessToken: "legacy-\(sessions.unique)", expiresIn: 3600, refreshToken: nil, legacy: true)
-        let environment = sessions.environment(profile: "sso-legacy")
-        Self.expectSame(try await Self.contenox(environment), try Self.botocore(environment))
+        try await Self.compare(sessions.environment(profile: "sso-legacy"), contenoxFirst: true)
     }
 
     @Test(arguments: [true, false])
     func loginRefreshedByOneIsReadByTheOther(contenoxFirst: Bool) async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let client = try Self.nearExpiryLogin(sessions)
-        let environment = sessions.environment(profile: "console")
-        if contenoxFirst {
-            let keys = try await Self.contenox(environment)
-            let oracle = try Self.botocore(environment)
-            Self.expectSame(keys, oracle)
-            #expect(oracle["method"] == "login")
-        } else {
-            let oracle = try Self.botocore(environment)
-            let keys = try await Self.contenox(environment)
-            Self.expectSame(keys, oracle)
-        }
-        #expect(try sessions.count("login:\(client)") == 1)
+        try sessions.expiringLogin(expiresIn: 120)
+        let oracle = try await Self.compare(sessions.environment(profile: "console"), contenoxFirst: contenoxFirst)
+        #expect(oracle["method"] == "login")
+        #expect(try sessions.count("login:\(sessions.loginClientID)") == 1)
     }
 
     /// Each case: the profile, how to arrange it, botocore's exception and contenox's error type.
@@ -103,14 +76,7 @@ import Testing
     @Test(arguments: Failure.allCases)
     func bothFailInTheSameCases(_ failure: Failure) async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
-        let refresh = "r-\(sessions.unique)"
-        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
-        func expiredLogin(_ code: String) throws {
-            try sessions.writeLoginToken(
-                accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token",
-                expiresIn: -10, refreshToken: refresh, clientID: client)
-            try sessions.registerLogin(refreshToken: refresh, clientID: client, error: code)
-        }
+        func expiredLogin(_ code: String) throws { try sessions.expiringLogin(expiresIn: -10, error: code) }
         let (profile, botocoreError, contenoxType): (String, String, String)
         switch failure {
         case .ssoNoToken:

@@ -81,13 +81,10 @@ import Testing
     @Test func loginSessionOfThreeTurnsRefreshesEachTime() async throws {
         let fixture = try Fixture(profile: "console")
         let sessions = fixture.sessions
-        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
+        let client = sessions.loginClientID
         // Keys for 250 s: under the five-minute threshold, so each turn refreshes with the token the last
         // refresh wrote (the fake takes each refresh token once).
-        try sessions.writeLoginToken(
-            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token", expiresIn: 120,
-            refreshToken: "r-\(sessions.unique)", clientID: client)
-        try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: client, ttl: 250)
+        try sessions.expiringLogin(expiresIn: 120, ttl: 250)
         let server = try await fixture.server()
         var sessionID: JSONValue?
         for (index, prompt) in ["turn one", "turn two", "turn three"].enumerated() {
@@ -104,13 +101,7 @@ import Testing
 
     /// The profile, its arrangement, the error type and the command the hint must name.
     static func arrange(_ failure: Failure, _ sessions: SignInSessions) throws -> (String, String, String) {
-        let client = "arn:aws:signin:::devtools/\(sessions.unique)"
-        func expiredLogin(_ code: String) throws {
-            try sessions.writeLoginToken(
-                accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token",
-                expiresIn: -10, refreshToken: "r-\(sessions.unique)", clientID: client)
-            try sessions.registerLogin(refreshToken: "r-\(sessions.unique)", clientID: client, error: code)
-        }
+        func expiredLogin(_ code: String) throws { try sessions.expiringLogin(expiresIn: -10, error: code) }
         switch failure {
         case .ssoExpired:
             try sessions.writeSSOToken(accessToken: "t-\(sessions.unique)", expiresIn: -60, refreshToken: nil)

@@ -167,6 +167,36 @@ public final class SignInSessions: Sendable {
         try control("/_standin/login/session", query)
     }
 
+    // MARK: Common arrangements
+
+    /// The client id the arrangements below use for SSO OIDC, and the refresh token they register.
+    public var ssoClientID: String { "client-\(unique)" }
+    public var ssoRefreshToken: String { "refresh-\(unique)" }
+    /// The client id and first refresh token of the login arrangement.
+    public var loginClientID: String { "arn:aws:signin:::devtools/\(unique)" }
+    public var loginRefreshToken: String { "r-\(unique)" }
+
+    /// A session-form token `expiresIn` seconds from its end that the portal never took (a client that
+    /// used it without refreshing fails), with a refresh token SSO OIDC takes once.
+    public func expiringSSOToken(expiresIn: Double, roleTTL: Int = 3600) throws {
+        try register(refreshToken: ssoRefreshToken, clientID: ssoClientID, roleTTL: roleTTL)
+        try writeSSOToken(
+            accessToken: "stale-\(unique)", expiresIn: expiresIn, refreshToken: ssoRefreshToken, clientID: ssoClientID)
+    }
+
+    /// A login cache whose keys (unknown to the stand-in) end in `expiresIn` seconds, and a sign-in session
+    /// for it: refreshes give keys for `ttl` seconds, or fail with `error`; proofs are checked against
+    /// `keyFile`.
+    public func expiringLogin(
+        expiresIn: Double, ttl: Int = 900, error: String? = nil, keyFile: String = dpopKeyPath
+    ) throws {
+        try writeLoginToken(
+            accessKeyID: "ASIAOLDLOGINKEY", secretAccessKey: "old-secret", sessionToken: "old-token",
+            expiresIn: expiresIn, refreshToken: loginRefreshToken, clientID: loginClientID)
+        try registerLogin(
+            refreshToken: loginRefreshToken, clientID: loginClientID, ttl: ttl, error: error, keyFile: keyFile)
+    }
+
     // MARK: The fakes
 
     /// `{"portal:<token>": n, "oidc:<clientId>": n, "login:<clientId>": n}`.

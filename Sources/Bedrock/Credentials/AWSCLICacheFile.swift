@@ -106,16 +106,22 @@ extension AWSCLICacheFile {
     /// Runs `body` after every earlier `serialized` call for `path` in this process has finished. A refresh
     /// rotates the refresh token, so two backends sharing one sign-in session must not refresh at once: the
     /// second reads the file the first wrote and finds the token fresh.
-    static func serialized<T: Sendable>(_ path: String, _ body: @escaping @Sendable () async -> T) async -> T {
+    static func serialized<T: Sendable>(
+        _ path: String, _ body: @escaping @Sendable () async throws(BedrockError) -> T
+    ) async throws(BedrockError) -> T {
         let mine = queues.withLock { queues in
             let previous = queues[path]
-            let mine = Task {
+            let mine = Task { () async -> Result<T, BedrockError> in
                 await previous?.value
-                return await body()
+                do throws(BedrockError) {
+                    return .success(try await body())
+                } catch {
+                    return .failure(error)
+                }
             }
             queues[path] = Task { _ = await mine.value }
             return mine
         }
-        return await mine.value
+        return try await mine.value.get()
     }
 }

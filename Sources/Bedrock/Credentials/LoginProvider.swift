@@ -52,14 +52,9 @@ struct LoginProvider {
     /// cache file in this process.
     func credentials() async throws(BedrockError) -> ResolvedCredentials {
         let provider = self
-        return try await AWSCLICacheFile.serialized(cachePath) {
-            () async -> Result<ResolvedCredentials, BedrockError> in
-            do throws(BedrockError) {
-                return .success(try await provider.currentCredentials(now: Date()))
-            } catch {
-                return .failure(error)
-            }
-        }.get()
+        return try await AWSCLICacheFile.serialized(cachePath) { () async throws(BedrockError) in
+            try await provider.currentCredentials(now: Date())
+        }
     }
 
     private func currentCredentials(now: Date) async throws(BedrockError) -> ResolvedCredentials {

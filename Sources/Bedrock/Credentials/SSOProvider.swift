@@ -92,13 +92,9 @@ struct SSOProvider {
     /// one refresh at a time per cache file in this process.
     func accessToken() async throws(BedrockError) -> String {
         let provider = self
-        return try await AWSCLICacheFile.serialized(tokenCachePath) { () async -> Result<String, BedrockError> in
-            do throws(BedrockError) {
-                return .success(try await provider.currentToken(now: Date()))
-            } catch {
-                return .failure(error)
-            }
-        }.get()
+        return try await AWSCLICacheFile.serialized(tokenCachePath) { () async throws(BedrockError) in
+            try await provider.currentToken(now: Date())
+        }
     }
 
     private func currentToken(now: Date) async throws(BedrockError) -> String {
