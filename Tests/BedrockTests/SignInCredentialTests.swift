@@ -365,6 +365,48 @@ import Testing
         #expect(DPoPKey(pem: "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n") == nil)
     }
 
+    @Test(arguments: [
+        (["AWS_ENDPOINT_URL_SSO": "http://a/", "AWS_ENDPOINT_URL": "http://b"], "SSO", "http://a"),
+        (["AWS_ENDPOINT_URL_SSO": "http://a", "AWS_ENDPOINT_URL": "http://b//"], "SSO_OIDC", "http://b"),
+        ([:], "SIGNIN", "https://default"),
+        (
+            ["AWS_ENDPOINT_URL_SIGNIN": "http://a", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "TRUE"], "SIGNIN",
+            "https://default"
+        ),
+    ])
+    func endpointOverrides(environment: [String: String], service: String, expected: String) {
+        #expect(
+            CredentialHTTP.endpoint(service: service, default: "https://default", environment: environment) == expected)
+    }
+
+    /// AWS_ENDPOINT_URL alone (no per-service variable) reaches the portal and OIDC fakes.
+    @Test func theGeneralEndpointVariableServesSSO() async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        try sessions.expiringSSOToken(expiresIn: 600)
+        var environment = sessions.environment(profile: "sso-dev")
+        environment["AWS_ENDPOINT_URL_SSO"] = nil
+        environment["AWS_ENDPOINT_URL_SSO_OIDC"] = nil
+        environment["AWS_ENDPOINT_URL"] = sessions.standIn.baseURL
+        #expect(try await CredentialChain(environment: environment).resolve().source == "sso:sso-dev")
+        #expect(try sessions.count("oidc:\(sessions.ssoClientID)") == 1)
+    }
+
+    /// botocore's order for the sign-in region: AWS_DEFAULT_REGION, the profile's, then (ours) AWS_REGION
+    /// and the backend's.
+    @Test(arguments: [
+        ("region = eu-west-1\n", ["AWS_DEFAULT_REGION": "us-west-2", "AWS_REGION": "ap-south-1"], "us-west-2"),
+        ("region = eu-west-1\n", ["AWS_REGION": "ap-south-1"], "eu-west-1"),
+        ("", ["AWS_REGION": "ap-south-1"], "ap-south-1"),
+        ("", [:], "ca-central-1"),
+    ])
+    func signInRegion(profileRegion: String, environment: [String: String], expected: String) throws {
+        let config = AWSConfigFile(parsing: "[profile p]\nlogin_session = s\n" + profileRegion)
+        let files = AWSSharedProfiles(config: config, credentials: AWSConfigFile())
+        let login = try #require(
+            LoginProvider(profile: "p", files: files, region: "ca-central-1", environment: environment))
+        #expect(login.tokenURL == "https://\(expected).signin.aws.amazon.com/v1/token")
+    }
+
     @Test func cacheFileNamesAreTheSDKs() throws {
         #expect(AWSCLICacheFile.sha1Hex(SignInSessions.sessionName) + ".json" == SignInSessions.sessionCacheName)
         #expect(AWSCLICacheFile.sha1Hex(SignInSessions.startURL) + ".json" == SignInSessions.legacyCacheName)

@@ -4,12 +4,16 @@ import FoundationEssentials
 /// What the credential providers that call AWS (STS, IAM Identity Center, sign-in) share: where a service's
 /// endpoint is and one way to send a small request.
 enum CredentialHTTP {
-    /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, else `defaultURL`; without a trailing slash.
-    /// `service` is the SDK's service id upper-cased with `_` for spaces (STS, SSO, SSO_OIDC, SIGNIN).
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, else `defaultURL` (always, with
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`); without a trailing slash. `service` is the SDK's service
+    /// id upper-cased with `_` for spaces (STS, SSO, SSO_OIDC, SIGNIN).
     static func endpoint(service: String, default defaultURL: String, environment: [String: String]) -> String {
+        let ignore = environment["AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"]?.lowercased() == "true"
         var url =
-            nonEmpty(environment["AWS_ENDPOINT_URL_\(service)"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
-            ?? defaultURL
+            ignore
+            ? defaultURL
+            : nonEmpty(environment["AWS_ENDPOINT_URL_\(service)"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
+                ?? defaultURL
         while url.hasSuffix("/") { url.removeLast() }
         return url
     }

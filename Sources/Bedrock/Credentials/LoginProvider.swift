@@ -11,7 +11,8 @@ import JSON
 struct LoginProvider {
     let profile: String
     let sessionName: String
-    /// The profile's region, else the environment's: where the sign-in endpoint is.
+    /// Where the sign-in endpoint is: AWS_DEFAULT_REGION, else the profile's region (botocore's order), else
+    /// AWS_REGION, else the backend's.
     let region: String
     let environment: [String: String]
 
@@ -24,8 +25,8 @@ struct LoginProvider {
         self.profile = profile
         self.sessionName = sessionName
         self.region =
-            nonEmpty(settings["region"]) ?? nonEmpty(environment["AWS_REGION"])
-            ?? nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? nonEmpty(region) ?? "us-east-1"
+            nonEmpty(environment["AWS_DEFAULT_REGION"]) ?? nonEmpty(settings["region"])
+            ?? nonEmpty(environment["AWS_REGION"]) ?? nonEmpty(region) ?? "us-east-1"
         self.environment = environment
     }
 
