@@ -108,3 +108,43 @@ def test_signin_errors(standin, code, status):
         signin.create_o_auth2_token(tokenInput={"clientId": "c", "refreshToken": token, "grantType": "refresh_token"})
     assert raised.value.response["error"] == code
     assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == status
+
+
+@pytest.mark.parametrize("tamper", ["signature", "htu", "payload"])
+def test_signin_rejects_a_tampered_proof(standin, tamper):
+    token = "py-tamper-" + tamper
+    control(standin, "/_standin/login/session", refreshToken=token, clientId="c", keyFile=KEY)
+    signin = with_proof(unsigned(standin, "signin"))
+
+    def spoil(**kwargs):
+        header, payload, signature = kwargs["params"]["headers"]["DPoP"].split(".")
+        decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        if tamper == "signature":
+            raw = bytearray(base64.urlsafe_b64decode(signature + "=="))
+            raw[10] ^= 1
+            signature = base64.urlsafe_b64encode(bytes(raw)).rstrip(b"=").decode()
+        elif tamper == "htu":
+            # Re-signed properly, but for another URL: still refused.
+            return
+        else:
+            decoded["jti"] = "other"
+            payload = base64.urlsafe_b64encode(json.dumps(decoded).encode()).rstrip(b"=").decode()
+        kwargs["params"]["headers"]["DPoP"] = ".".join([header, payload, signature])
+
+    if tamper == "htu":
+        from awscrt.crypto import EC
+        from botocore.credentials import _build_dpop_header
+
+        with open(KEY) as f:
+            der = base64.b64decode("".join(line for line in f.read().splitlines() if not line.startswith("-----")))
+        key = EC.new_key_from_der_data(der)
+        signin.meta.events.register(
+            "before-call.signin.CreateOAuth2Token",
+            lambda **kwargs: kwargs["params"]["headers"].__setitem__(
+                "DPoP", _build_dpop_header(key, "https://us-east-1.signin.aws.amazon.com/v1/token")))
+    else:
+        signin.meta.events.register("before-call.signin.CreateOAuth2Token", spoil)
+    with pytest.raises(signin.exceptions.ValidationException) as raised:
+        signin.create_o_auth2_token(tokenInput={"clientId": "c", "refreshToken": token, "grantType": "refresh_token"})
+    reason = {"signature": "signature does not verify", "htu": "htm/htu", "payload": "signature does not verify"}
+    assert reason[tamper] in raised.value.response["Error"]["Message"]
