@@ -129,19 +129,27 @@ import Testing
         #expect(answer["error"]?["data"]?["retryable"] == false)
     }
 
-    @Test func contenoxChatAndBackendCheckWithAnSSOProfile() throws {
-        let fixture = try Fixture(profile: "sso-dev")
+    @Test(arguments: ["sso-dev", "console"])
+    func contenoxChatAndBackendCheck(profile: String) throws {
+        let fixture = try Fixture(profile: profile)
         let sessions = fixture.sessions
-        try sessions.grant(accessToken: "access-\(sessions.unique)")
-        try sessions.writeSSOToken(accessToken: "access-\(sessions.unique)", expiresIn: 3600, refreshToken: nil)
+        if profile == "console" {
+            // Under five minutes left: `contenox chat` refreshes the session itself.
+            try sessions.expiringLogin(expiresIn: 120)
+        } else {
+            try sessions.grant(accessToken: "access-\(sessions.unique)")
+            try sessions.writeSSOToken(accessToken: "access-\(sessions.unique)", expiresIn: 3600, refreshToken: nil)
+        }
         let chat = try fixture.cli(["chat", "--ephemeral", "hello from the terminal"])
         #expect(chat.status == 0, "\(chat.stderr)")
         #expect(chat.stdout.contains("Echo: hello from the terminal"), "\(chat.stdout)")
 
         let check = try fixture.cli(["backend", "check"])
         #expect(check.status == 0, "\(check.stderr)")
-        #expect(check.stdout.contains("credentials: sso:sso-dev"), "\(check.stdout)")
+        let source = profile == "console" ? "login:console" : "sso:sso-dev"
+        #expect(check.stdout.contains("credentials: \(source)"), "\(check.stdout)")
         #expect(check.stdout.contains("expires:     "), "\(check.stdout)")
+        if profile == "console" { #expect(try sessions.count("login:\(sessions.loginClientID)") == 1) }
     }
 
     @Test(arguments: Failure.allCases)
