@@ -7,8 +7,9 @@ import Testing
 
 /// botocore as the oracle for IAM Identity Center and `aws login` profiles: given the same config and cache
 /// files and the same fake endpoints, botocore and contenox resolve the same keys, each reads the cache the
-/// other refreshed and wrote (the refresh happens once), and they fail in the same cases.
-@Suite struct SignInOracleTests {
+/// other refreshed and wrote (the refresh happens once), and they fail in the same cases. Serialized: each
+/// case starts a Python that imports botocore, and a dozen at once starve the suite's timing-bound tests.
+@Suite(.serialized) struct SignInOracleTests {
     static var script: String { fixturesDirectory().appendingPathComponent("signin/botocore_credentials.py").path }
 
     /// botocore's answer: {accessKeyId, secretAccessKey, sessionToken, method} or {error, message}.
