@@ -68,6 +68,49 @@ import Testing
         #expect(try sessions.count("login:\(sessions.loginClientID)") == 1)
     }
 
+    /// Profiles that name two sources: botocore's order decides, and contenox must pick the same one.
+    enum Mix: String, CaseIterable, Sendable {
+        case ssoOverCredentialsFileKeys, credentialsFileKeysOverLogin, loginOverProcess, processOverConfigKeys
+    }
+
+    @Test(arguments: Mix.allCases)
+    func profileWithTwoSourcesPicksBotocoresOne(_ mix: Mix) async throws {
+        typealias I = StandIn.Identity
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        let keys = "aws_access_key_id = \(I.accessKeyID)\naws_secret_access_key = \(I.secretAccessKey)\n"
+        let process =
+            #"credential_process = printf '%s' '{"Version": 1, "AccessKeyId": "\#(I.sessionAccessKeyID)", "#
+            + #""SecretAccessKey": "\#(I.sessionSecretAccessKey)", "SessionToken": "\#(I.sessionToken)"}'"#
+        var config = try String(contentsOfFile: sessions.configPath, encoding: .utf8)
+        let (profile, method, source): (String, String, String)
+        switch mix {
+        case .ssoOverCredentialsFileKeys:
+            try sessions.grant(accessToken: "a-\(sessions.unique)")
+            try sessions.writeSSOToken(accessToken: "a-\(sessions.unique)", expiresIn: 3600, refreshToken: nil)
+            try "[sso-dev]\n\(keys)".write(toFile: sessions.credentialsPath, atomically: true, encoding: .utf8)
+            (profile, method, source) = ("sso-dev", "sso", "sso:sso-dev")
+        case .credentialsFileKeysOverLogin:
+            try sessions.expiringLogin(expiresIn: 600)
+            try "[console]\n\(keys)".write(toFile: sessions.credentialsPath, atomically: true, encoding: .utf8)
+            (profile, method, source) = ("console", "shared-credentials-file", "profile:console")
+        case .loginOverProcess:
+            try sessions.expiringLogin(expiresIn: 120)
+            config += "[profile both]\nlogin_session = \(SignInSessions.loginSession)\nregion = us-east-1\n\(process)\n"
+            (profile, method, source) = ("both", "login", "login:both")
+        case .processOverConfigKeys:
+            config += "[profile proc]\n\(keys)\(process)\n"
+            (profile, method, source) = ("proc", "custom-process", "credential-process:proc")
+        }
+        try config.write(toFile: sessions.configPath, atomically: true, encoding: .utf8)
+        let environment = sessions.environment(profile: profile)
+        let resolved = try await CredentialChain(environment: environment).resolve()
+        #expect(resolved.source == source)
+        let oracle = try Self.botocore(environment)
+        #expect(oracle["method"]?.stringValue == method, "\(oracle)")
+        guard case .sigV4(let found) = resolved.auth else { return }
+        Self.expectSame(found, oracle)
+    }
+
     /// Each case: the profile, how to arrange it, botocore's exception and contenox's error type.
     enum Failure: String, CaseIterable, Sendable {
         case ssoNoToken, ssoLegacyExpired, ssoPortalRejects, loginNoCache, loginTokenExpired, loginCredentialsChanged,

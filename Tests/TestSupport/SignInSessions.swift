@@ -73,6 +73,8 @@ public final class SignInSessions: Sendable {
 
     public var home: String { root + "/home" }
     public var configPath: String { root + "/config" }
+    /// The shared credentials file (not written unless a test writes it).
+    public var credentialsPath: String { root + "/credentials" }
     public var loginCacheDirectory: String { root + "/login-cache" }
     public var ssoCachePath: String { home + "/.aws/sso/cache/" + Self.sessionCacheName }
     public var legacyCachePath: String { home + "/.aws/sso/cache/" + Self.legacyCacheName }
@@ -81,7 +83,7 @@ public final class SignInSessions: Sendable {
     /// What the SDKs need to find `profile` and the fakes, and nothing else (no keys, no IMDS).
     public func environment(profile: String) -> [String: String] {
         [
-            "HOME": home, "AWS_CONFIG_FILE": configPath, "AWS_SHARED_CREDENTIALS_FILE": root + "/no-credentials",
+            "HOME": home, "AWS_CONFIG_FILE": configPath, "AWS_SHARED_CREDENTIALS_FILE": credentialsPath,
             "AWS_PROFILE": profile, "AWS_ENDPOINT_URL_SSO": standIn.baseURL,
             "AWS_ENDPOINT_URL_SSO_OIDC": standIn.baseURL, "AWS_ENDPOINT_URL_SIGNIN": standIn.baseURL,
             "AWS_LOGIN_CACHE_DIRECTORY": loginCacheDirectory, "AWS_EC2_METADATA_DISABLED": "true",

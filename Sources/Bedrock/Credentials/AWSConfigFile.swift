@@ -95,6 +95,9 @@ package struct AWSSharedProfiles: Sendable {
     package var profiles: [String: [String: String]]
     /// `[sso-session NAME]` sections of the config file: NAME to settings.
     package var ssoSessions: [String: [String: String]]
+    /// The credentials file's own sections (botocore reads its keys before `aws login` and
+    /// `credential_process`, and the config file's after them).
+    package var credentialsFileProfiles: [String: [String: String]]
     var configPath: String
     var credentialsPath: String
 
@@ -150,6 +153,7 @@ package struct AWSSharedProfiles: Sendable {
         }
         self.profiles = profiles
         self.ssoSessions = ssoSessions
+        self.credentialsFileProfiles = credentials.sections
         self.configPath = configPath
         self.credentialsPath = credentialsPath
     }

@@ -175,9 +175,14 @@ package struct CredentialProviders: Sendable {
             return ResolvedCredentials(auth: .sigV4(assumed), source: "assume-role:\(name)")
         }
         // botocore's order after role_arn: SSO, the credentials file's keys, `aws login`, credential_process,
-        // the config file's keys. The two files' keys are merged here, so both come after the login session.
+        // the config file's keys.
         if let sso = try SSOProvider(profile: name, files: files, environment: environment) {
             return try await sso.credentials()
+        }
+        if let fromCredentialsFile = files.credentialsFileProfiles[name],
+            let found = try staticKeys(fromCredentialsFile, profile: name)
+        {
+            return found
         }
         if let login = LoginProvider(profile: name, files: files, region: region, environment: environment) {
             return try await login.credentials()
