@@ -407,6 +407,16 @@ import Testing
         #expect(login.tokenURL == "https://\(expected).signin.aws.amazon.com/v1/token")
     }
 
+    /// Older AWS CLIs wrote "...UTC" (strftime %Z); botocore reads it, and so must contenox.
+    @Test(arguments: [
+        ("2026-12-05T22:40:00Z", 1_796_510_400.0), ("2026-12-05T22:40:00UTC", 1_796_510_400.0),
+        ("2026-12-05T23:40:00+01:00", 1_796_510_400.0), ("2026-12-05T22:40:00.500Z", 1_796_510_400.5),
+        ("not a date", nil),
+    ])
+    func cacheFileTimes(text: String, seconds: Double?) {
+        #expect(AWSCLICacheFile.date(text)?.timeIntervalSince1970 == seconds)
+    }
+
     @Test func cacheFileNamesAreTheSDKs() throws {
         #expect(AWSCLICacheFile.sha1Hex(SignInSessions.sessionName) + ".json" == SignInSessions.sessionCacheName)
         #expect(AWSCLICacheFile.sha1Hex(SignInSessions.startURL) + ".json" == SignInSessions.legacyCacheName)

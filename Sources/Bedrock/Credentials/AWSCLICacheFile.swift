@@ -57,6 +57,15 @@ enum AWSCLICacheFile {
         }
     }
 
+    /// A time in a cache file: ISO 8601 ("2026-12-05T22:40:00Z", with an offset or fractions), or the
+    /// "2026-12-05T22:40:00UTC" that older AWS CLIs wrote (`strftime('%Y-%m-%dT%H:%M:%S%Z')`), which
+    /// botocore's dateutil reads too.
+    static func date(_ text: String?) -> Date? {
+        guard var text = text?.trimmingWhitespace() else { return nil }
+        if text.hasSuffix("UTC") { text = text.dropLast(3) + "Z" }
+        return parseAWSDate(text)
+    }
+
     /// "2026-12-05T22:40:00Z": seconds, UTC, as `strftime('%Y-%m-%dT%H:%M:%SZ')` writes it.
     static func timestamp(_ date: Date) -> String {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)).formatted(Date.ISO8601FormatStyle())

@@ -82,7 +82,7 @@ struct LoginProvider {
         return AWSCredentials(
             accessKeyID: accessKey, secretAccessKey: secret,
             sessionToken: nonEmpty(access?["sessionToken"]?.stringValue),
-            expiration: access?["expiresAt"]?.stringValue.flatMap(parseAWSDate))
+            expiration: AWSCLICacheFile.date(access?["expiresAt"]?.stringValue))
     }
 
     private func refresh(_ token: JSONObject, path: String, now: Date) async throws(BedrockError) -> AWSCredentials {

@@ -107,7 +107,7 @@ struct SSOProvider {
                 hint: "Sign in first: `aws sso login --profile \(profile)`")
         }
         guard var token = nonEmpty(cached["accessToken"]?.stringValue),
-            var expiresAt = cached["expiresAt"]?.stringValue.flatMap(parseAWSDate)
+            var expiresAt = AWSCLICacheFile.date(cached["expiresAt"]?.stringValue)
         else {
             throw expired("has an unreadable token in \(path) (no accessToken or expiresAt)")
         }
@@ -117,7 +117,7 @@ struct SSOProvider {
             case .success(let fresh):
                 try AWSCLICacheFile.write(fresh, to: path)
                 token = fresh["accessToken"]?.stringValue ?? token
-                expiresAt = fresh["expiresAt"]?.stringValue.flatMap(parseAWSDate) ?? expiresAt
+                expiresAt = AWSCLICacheFile.date(fresh["expiresAt"]?.stringValue) ?? expiresAt
             case .failure(let reason):
                 refreshFailure = " and could not be refreshed (\(reason.message))"
             }
@@ -138,7 +138,7 @@ struct SSOProvider {
             let clientSecret = nonEmpty(cached["clientSecret"]?.stringValue),
             let registrationExpiresAt = cached["registrationExpiresAt"]?.stringValue
         else { return .failure(.own("SSOTokenExpired", "the cache holds no refresh token or client registration")) }
-        guard let registrationEnd = parseAWSDate(registrationExpiresAt), registrationEnd > now else {
+        guard let registrationEnd = AWSCLICacheFile.date(registrationExpiresAt), registrationEnd > now else {
             return .failure(.own("SSOTokenExpired", "the client registration expired at \(registrationExpiresAt)"))
         }
         let body: JSONValue = [
