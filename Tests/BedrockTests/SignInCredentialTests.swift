@@ -178,6 +178,18 @@ import Testing
         if failure == .refreshRejected { #expect(error.message.contains("could not be refreshed")) }
     }
 
+    /// An expired token whose refresh cannot reach SSO OIDC is a connection problem, not a sign-in one.
+    @Test func unreachableOIDCIsAConnectionFailure() async throws {
+        let sessions = try SignInSessions(standIn: try StandIn.shared())
+        try sessions.expiringSSOToken(expiresIn: -60)
+        var environment = sessions.environment(profile: "sso-dev")
+        environment["AWS_ENDPOINT_URL_SSO_OIDC"] = "http://127.0.0.1:1"
+        let error = try #require(await Self.failure(CredentialChain(environment: environment)))
+        #expect(error.type == "ConnectionFailed", "\(error)")
+        #expect(error.retryable)
+        #expect(error.message.contains("SSO OIDC CreateToken"))
+    }
+
     @Test func ssoConfigurationProblemsAreNamed() async throws {
         let sessions = try SignInSessions(standIn: try StandIn.shared())
         try """

@@ -119,6 +119,9 @@ struct SSOProvider {
                 token = fresh["accessToken"]?.stringValue ?? token
                 expiresAt = AWSCLICacheFile.date(fresh["expiresAt"]?.stringValue) ?? expiresAt
             case .failure(let reason):
+                // The network, not the session, failed: say so (a retry may work) rather than send the
+                // user to sign in again.
+                if expiresAt <= now, reason.type == "ConnectionFailed" || reason.type == "Timeout" { throw reason }
                 refreshFailure = " and could not be refreshed (\(reason.message))"
             }
         }
