@@ -15,7 +15,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CLinux"),
+        // Linux calls Swift cannot make (GNU extensions, variadic prctl) and the crash handler, in C.
+        .target(name: "CLinux"),
 
         // What the production targets took from Foundation beyond FoundationEssentials (threads, child
         // processes, whole reads and writes, trimming, number and date text), so that the binary does not
@@ -23,14 +24,24 @@ let package = Package(
         .target(name: "Basics", dependencies: ["CLinux"]),
         .target(name: "JSON", dependencies: ["CJansson"]),
         .target(name: "Locking"),
-        .target(name: "JSONRPC", dependencies: ["JSON"]),
+        // The JSON-RPC layer: messages, typed method descriptions, error codes, framing. Its directory is
+        // Sources/Protocol; the module keeps the name JSONRPC (`Protocol` is also the metatype keyword).
+        .target(name: "JSONRPC", dependencies: ["Basics", "JSON"], path: "Sources/Protocol"),
         .target(name: "Bedrock", dependencies: ["Basics", "JSON", "Locking", "CCurl", "CCrypto"]),
         .target(name: "RPCServer", dependencies: ["Basics", "JSON", "JSONRPC", "Bedrock", "Locking", "CSQLite"]),
+        // The CLI's commands (a library, so tests can parse every command a hint names); the executable is a
+        // thin @main over it.
+        .target(
+            name: "ContenoxCLI",
+            dependencies: [
+                "RPCServer", "Basics", "JSON", "Bedrock", "Locking",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         .executableTarget(
             name: "contenox",
             dependencies: [
-                "RPCServer", "Basics", "JSON", "Bedrock",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ContenoxCLI", "Basics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 
@@ -48,7 +59,8 @@ let package = Package(
         .testTarget(
             name: "BedrockTests", dependencies: ["Bedrock", "JSON", "Locking", "TestSupport"], exclude: ["Fixtures"]),
         .testTarget(
-            name: "RPCServerTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "Locking", "TestSupport"]),
+            name: "RPCServerTests",
+            dependencies: ["RPCServer", "ContenoxCLI", "JSONRPC", "JSON", "Bedrock", "Locking", "TestSupport"]),
         .testTarget(name: "RobustnessTests", dependencies: ["RPCServer", "JSONRPC", "JSON", "Bedrock", "TestSupport"]),
     ]
 )

@@ -4,6 +4,42 @@ import JSON
 /// Every failure the Bedrock module reports: an AWS error type (as Bedrock names it) or one of our own,
 /// with what a person can do about it.
 public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is, for code that decides what to do (retry, refresh credentials, report as
+    /// cancelled) and for the wire codes of each surface. Open: a kind is its name; the known ones are static
+    /// members. Decided once, from the catalog, when the error is made; nothing compares `type` strings.
+    public struct Kind: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        /// An error answer from AWS not singled out below (AccessDenied, Throttling, ResourceNotFound, ...).
+        public static let service = Kind(rawValue: "service")
+        /// AWS's ValidationException: the request itself is wrong (incl. on-demand throughput not supported).
+        public static let validation = Kind(rawValue: "validation")
+        /// AWS's ExpiredTokenException: the session credentials ran out; they are looked up again.
+        public static let expiredCredentials = Kind(rawValue: "expiredCredentials")
+        /// No credential source is configured.
+        public static let credentialsNotFound = Kind(rawValue: "credentialsNotFound")
+        /// A configured credential source is broken (bad JSON in --api-key-env, a failing credential_process...).
+        public static let credentialsInvalid = Kind(rawValue: "credentialsInvalid")
+        /// The backend or model is not set up (no region, an endpoint that is no endpoint, ...).
+        public static let configuration = Kind(rawValue: "configuration")
+        /// The request could not be built from what was given.
+        public static let invalidRequest = Kind(rawValue: "invalidRequest")
+        /// The endpoint could not be reached, or the connection broke.
+        public static let connectionFailed = Kind(rawValue: "connectionFailed")
+        /// The endpoint sent nothing for longer than the idle timeout.
+        public static let timeout = Kind(rawValue: "timeout")
+        /// The event stream was damaged (bad checksum or framing) or cut inside an event.
+        public static let streamCorrupt = Kind(rawValue: "streamCorrupt")
+        /// The endpoint answered something that is not Bedrock's format.
+        public static let invalidResponse = Kind(rawValue: "invalidResponse")
+        /// The caller cancelled the request.
+        public static let cancelled = Kind(rawValue: "cancelled")
+
+        public var description: String { rawValue }
+    }
+
+    public var kind: Kind
     /// The AWS error type ("AccessDeniedException", "modelStreamErrorException", ...) or our own
     /// ("CredentialsNotFound", "StreamCorrupt", "ConnectionFailed", "Timeout", "Cancelled", ...).
     public var type: String
@@ -17,8 +53,9 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
 
     public init(
         type: String, message: String, httpStatus: Int? = nil, requestID: String? = nil, retryable: Bool,
-        hint: String
+        hint: String, kind: Kind? = nil
     ) {
+        self.kind = kind ?? BedrockError.entry(for: type, httpStatus: httpStatus).kind
         self.type = type
         self.message = message
         self.httpStatus = httpStatus
@@ -35,18 +72,14 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
     ) {
         let entry = BedrockError.entry(for: type, httpStatus: httpStatus)
         var hint = entry.hint
-        if BedrockError.normalized(type) == "validation",
-            message.lowercased().contains("on-demand throughput")
-        {
+        if entry.kind == .validation, message.lowercased().contains("on-demand throughput") {
             hint = BedrockError.inferenceProfileHint(modelID: modelID, region: region)
-        } else if BedrockError.normalized(type) == "validation",
-            message.lowercased().contains("model identifier is invalid")
-        {
-            hint = "Check the model id (list the ids this account can use with `contenox models list --live`)."
+        } else if entry.kind == .validation, message.lowercased().contains("model identifier is invalid") {
+            hint = "Check the model id (list the ids this account can use with `contenox model list --live`)."
         }
         self.init(
             type: type, message: message, httpStatus: httpStatus, requestID: requestID, retryable: entry.retryable,
-            hint: hint)
+            hint: hint, kind: entry.kind)
     }
 
     public var description: String {
@@ -73,6 +106,7 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
 extension BedrockError {
     /// Retryability and hint for one error type.
     public struct CatalogEntry: Sendable, Equatable {
+        public var kind: Kind = .service
         public var retryable: Bool
         public var hint: String
     }
@@ -86,6 +120,7 @@ extension BedrockError {
             hint: "Enable the model for this account and region under Model access in the Amazon Bedrock console "
                 + "(or check the IAM policy allows bedrock:InvokeModelWithResponseStream)"),
         "ValidationException": .init(
+            kind: .validation,
             retryable: false,
             hint: "Check the request: the model id, a conversation that starts with a user message and alternates "
                 + "roles, no blank text, and a toolConfig when the history holds tool use or tool results"),
@@ -98,13 +133,14 @@ extension BedrockError {
             hint: "The signature did not match: the secret key is wrong for this access key, or the backend's region "
                 + "differs from the endpoint's region; check the credentials and the region"),
         "ExpiredTokenException": .init(
+            kind: .expiredCredentials,
             retryable: false,
             hint: "The session credentials have expired: refresh them (`aws sso login`, or get a new session token) "
                 + "and try again"),
         "ResourceNotFoundException": .init(
             retryable: false,
             hint: "The model or resource does not exist in this region: check the model id and the region "
-                + "(`contenox models list --live`)"),
+                + "(`contenox model list --live`)"),
         "ThrottlingException": .init(
             retryable: true,
             hint: "Bedrock is throttling this account: retry later, send fewer requests or tokens, or request a "
@@ -134,55 +170,78 @@ extension BedrockError {
             hint: "The model failed while streaming its answer: retry, or try another model"),
         // Our own.
         "CredentialsNotFound": .init(
+            kind: .credentialsNotFound,
             retryable: false,
             hint: "Set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or --api-key-env; check with "
                 + "`aws sts get-caller-identity`"),
         "StreamCorrupt": .init(
+            kind: .streamCorrupt,
             retryable: false,
             hint: "The response stream was damaged (bad checksum or framing): retry; if it repeats, check for a "
                 + "proxy or network device rewriting the response"),
         "ConnectionFailed": .init(
+            kind: .connectionFailed,
             retryable: true,
             hint: "Could not reach the endpoint: check the backend URL, the network, and any proxy settings "
                 + "(HTTPS_PROXY, NO_PROXY)"),
         "Timeout": .init(
+            kind: .timeout,
             retryable: true,
             hint: "The endpoint stopped sending data: check the network and proxy, or retry"),
-        "Cancelled": .init(retryable: false, hint: "The request was cancelled"),
+        "Cancelled": .init(kind: .cancelled, retryable: false, hint: "The request was cancelled"),
         "BackendNotFound": .init(
-            retryable: false, hint: "Add the backend with `contenox backend add`, or list them with `backend list`"),
+            kind: .configuration,
+            retryable: false,
+            hint:
+                "Add the backend with `contenox backend add NAME --type bedrock --url REGION`, or list them with `contenox backend list`"
+        ),
         "ModelNotSet": .init(
+            kind: .configuration,
             retryable: false, hint: "Pass a model, or set one with `contenox config set default-model <id>`"),
         "RegionNotSet": .init(
+            kind: .configuration,
             retryable: false,
             hint: "Give the backend a region (a bare region or a regional URL), or set AWS_REGION, or set region "
                 + "in the AWS profile"),
         "InvalidEndpoint": .init(
+            kind: .configuration,
             retryable: false,
             hint: "Use https://bedrock-runtime.<region>.amazonaws.com, a VPC or FIPS endpoint, http://127.0.0.1:PORT, "
                 + "or a bare region such as us-east-1"),
         "InvalidRequest": .init(
+            kind: .invalidRequest,
             retryable: false, hint: "Fix the request content; see the message for the offending field"),
         "InvalidResponse": .init(
+            kind: .invalidResponse,
             retryable: true, hint: "The endpoint answered something that is not Bedrock's format: check the URL"),
         "CredentialsInvalid": .init(
+            kind: .credentialsInvalid,
             retryable: false, hint: "Fix the credential source named in the message"),
+        // A sign-in session (IAM Identity Center, `aws login`) to start again: credentials are not there.
         "SSOTokenNotFound": .init(
+            kind: .credentialsNotFound,
             retryable: false, hint: "Sign in with `aws sso login --profile <profile>`, then try again"),
         "SSOTokenExpired": .init(
+            kind: .credentialsNotFound,
             retryable: false, hint: "The IAM Identity Center session has ended: `aws sso login --profile <profile>`"),
-        "LoginNotFound": .init(retryable: false, hint: "Sign in with `aws login --profile <profile>`, then try again"),
+        "LoginNotFound": .init(
+            kind: .credentialsNotFound, retryable: false,
+            hint: "Sign in with `aws login --profile <profile>`, then try again"),
         "LoginExpired": .init(
+            kind: .credentialsNotFound,
             retryable: false, hint: "The `aws login` session has ended: `aws login --profile <profile>`"),
         "LoginCredentialsChanged": .init(
+            kind: .credentialsNotFound,
             retryable: false,
             hint: "The user's credentials changed since `aws login`: sign in again with `aws login --profile <profile>`"
         ),
         "LoginInsufficientPermissions": .init(
+            kind: .credentialsInvalid,
             retryable: false,
             hint: "The signed-in identity needs permission for signin:CreateOAuth2Token; then "
                 + "`aws login --profile <profile>`"),
         "LoginRefreshFailed": .init(
+            kind: .credentialsInvalid,
             retryable: false, hint: "Retry; if it persists, sign in again with `aws login --profile <profile>`"),
     ]
 
@@ -278,8 +337,8 @@ extension BedrockError {
 }
 
 /// Which geography's inference-profile prefix serves a region.
-enum InferenceProfilePrefix {
-    static func forRegion(_ region: String?) -> String {
+public enum InferenceProfilePrefix {
+    public static func forRegion(_ region: String?) -> String {
         guard let region else { return "us" }
         if region.hasPrefix("eu-") { return "eu" }
         if region.hasPrefix("ap-") { return "apac" }

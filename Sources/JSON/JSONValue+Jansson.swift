@@ -39,14 +39,24 @@ extension JSONValue {
             throw JSONError(message: "empty input: expected a JSON value", line: 1, column: 0)
         }
         guard let root = json_loadb(base, bytes.count, size_t(flags), &error) else {
-            let text = withUnsafeBytes(of: error.text) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
-            throw JSONError(
-                message: text, line: Int(error.line), column: Int(error.column), position: Int(error.position))
+            throw JSONError(error)
         }
         defer { CJansson_decref(root) }
         return try JSONValue(borrowing: root, depth: 0, maxDepth: maxDepth)
+    }
+
+    /// Checks that `bytes` is one JSON text, as `parse` reads it, without building a value: jansson's tree is
+    /// made and released at once. Nil when it is valid.
+    public static func validate(_ bytes: UnsafeRawBufferPointer) -> JSONError? {
+        var error = json_error_t()
+        guard let base = bytes.baseAddress?.assumingMemoryBound(to: CChar.self), bytes.count > 0 else {
+            return JSONError(message: "empty input: expected a JSON value", line: 1, column: 0)
+        }
+        guard let root = json_loadb(base, bytes.count, size_t(JSON_DECODE_ANY | JSON_ALLOW_NUL), &error) else {
+            return JSONError(error)
+        }
+        CJansson_decref(root)
+        return nil
     }
 
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) throws(JSONError) -> JSONValue {
@@ -322,5 +332,13 @@ private struct JanssonBuild {
         let drawn = fixedNonce ?? UInt64.random(in: 0...UInt64.max)
         nonce = drawn
         return drawn
+    }
+}
+
+extension JSONError {
+    /// jansson's report: its message, line, column and byte position.
+    init(_ error: json_error_t) {
+        let text = withUnsafeBytes(of: error.text) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+        self.init(message: text, line: Int(error.line), column: Int(error.column), position: Int(error.position))
     }
 }

@@ -233,6 +233,9 @@ import Testing
         let standIn = try StandIn.start()
         defer { standIn.stop() }
         let client = StandInSupport.client(standIn, options: StandInSupport.options(idleTimeout: 0.5))
+        // A fresh stand-in's first answer waits for its signature checker to load, which can take longer
+        // than this idle timeout; and the timeout bounds the silence of a whole request, retries included.
+        _ = await StandInSupport.collect(client.converseStream(StandInSupport.request("warm up")))
         let start = ContinuousClock.now
         let streamed = await StandInSupport.collect(
             client.converseStream(
@@ -240,6 +243,21 @@ import Testing
         #expect(ContinuousClock.now - start < Self.faultBound)
         #expect(streamed.error?.type == "Timeout")
         #expect(streamed.deltaCount >= 1)
+    }
+
+    /// The idle timeout bounds a request's silence as a whole: a silent endpoint is not asked again and
+    /// again, each attempt waiting the whole timeout (before, a 1 s timeout took 5.8 s with retries).
+    @Test func aSilentEndpointIsNotRetriedPastTheIdleTimeout() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let client = StandInSupport.client(standIn, options: StandInSupport.options(idleTimeout: 0.5, maxAttempts: 3))
+        _ = await StandInSupport.collect(client.converseStream(StandInSupport.request("warm up")))
+        let before = try standIn.requests().arrayValue?.count ?? 0
+        let streamed = await StandInSupport.collect(
+            client.converseStream(StandInSupport.request("silent @@stall-before-ms=\(Self.stallMilliseconds)")))
+        #expect(streamed.error?.type == "Timeout")
+        let after = try standIn.requests().arrayValue?.count ?? 0
+        #expect(after - before == 1, "one attempt: the silence used up the timeout")
     }
 
     @Test func stallBeforeHeadersIsTimeout() async throws {

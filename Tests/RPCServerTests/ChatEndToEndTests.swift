@@ -335,14 +335,32 @@ import Testing
         #expect(Self.text(of: try await fresh.collector.response(id: 2)["result"]) == "Echo: resumed")
     }
 
-    @Test func closingStdinWhileStreamingExitsAndKeepsWhatArrived() async throws {
+    @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=100 @@delay-ms=10"])
+        let delta = try await server.collector.next { $0["method"] == "chat/delta" }
+        let sessionID = try #require(delta["params"]?["sessionId"]?.stringValue)
+        server.closeInput()
+        // End of input finishes what was received: the chat streams to its end and is answered.
+        let answer = try await server.collector.response(id: 1)
+        #expect(answer["result"]?["stopReason"] == "end_turn", "\(answer.jsonString)")
+        #expect(try await server.waitForExit(timeout: 20) == 1)
+        let store = try Store(path: fixture.home.store + "/contenox.db")
+        let messages = try store.messages(sessionID: sessionID)
+        #expect(messages.count == 2)
+        #expect(messages.last?.status == "complete")
+    }
+
+    @Test func closingStdoutWhileStreamingStopsAndKeepsWhatArrived() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()
         server.writer.request(1, "chat/stream", ["prompt": "slow @@tokens=400 @@delay-ms=10"])
         let delta = try await server.collector.next { $0["method"] == "chat/delta" }
         let sessionID = try #require(delta["params"]?["sessionId"]?.stringValue)
         try await Task.sleep(for: .milliseconds(300))
-        server.closeInput()
+        // The client is gone: the next write fails, and everything stops at once.
+        server.closeOutput()
         #expect(try await server.waitForExit(timeout: 10) == 1)
         let store = try Store(path: fixture.home.store + "/contenox.db")
         let messages = try store.messages(sessionID: sessionID)

@@ -51,9 +51,9 @@ final class PipeServer: Sendable {
         outputWrite = output[1]
         var configuration = JSONRPCServer.Configuration()
         configuration.framing = framing == .lsp ? .lsp : .ndjson
-        configuration.version = "9.9.9"
-        configuration.serverNotifications = serverNotifications
-        configuration.drainTimeout = 0.5
+        configuration.dispatch.version = "9.9.9"
+        configuration.dispatch.serverNotifications = serverNotifications
+        configuration.dispatch.drainTimeout = 0.5
         let server = JSONRPCServer(
             methods: table, configuration: configuration, logger: Logger(level: .error), input: input[0],
             output: output[1])
@@ -143,13 +143,24 @@ final class PipeServer: Sendable {
         #expect(try await server.exitCode() == 0)
     }
 
-    @Test func endOfInputCancelsInFlightWork() async throws {
+    @Test func endOfInputFinishesAndAnswersInFlightWork() async throws {
+        let server = try PipeServer()
+        _ = try await server.initialize()
+        server.writer.request(1, "test/slow", ["seconds": 1])
+        server.closeInput()
+        // A script that pipes its requests and closes stdin gets every answer, then the server exits.
+        #expect(try await server.collector.response(id: 1)["result"] == "slept")
+        #expect(try await server.exitCode() == 1)
+        #expect(server.slowFinished.count == 1)
+    }
+
+    @Test func exitCancelsInFlightWork() async throws {
         let server = try PipeServer()
         _ = try await server.initialize()
         server.writer.request(1, "test/slow", ["seconds": 30])
         try await Task.sleep(for: .milliseconds(100))
         let started = Date()
-        server.closeInput()
+        server.writer.notify("exit")
         #expect(try await server.exitCode() == 1)
         #expect(Date().timeIntervalSince(started) < TestScale.seconds(5))
         #expect(server.slowFinished.count == 1)  // the handler saw the cancellation and ended
@@ -183,7 +194,7 @@ final class PipeServer: Sendable {
         #expect(answer["result"] == ["backends": []])
         #expect(Date().timeIntervalSince(sent) < TestScale.seconds(10))  // the slow one sleeps 30 s
         #expect(!server.collector.messages.contains { $0["id"] == 1 })
-        server.closeInput()
+        server.writer.notify("exit")
         _ = try await server.exitCode()
     }
 

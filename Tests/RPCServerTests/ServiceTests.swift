@@ -67,7 +67,7 @@ struct AddCase: Sendable, CustomStringConvertible {
         case .failure(let error):
             #expect(error.type == c.errorType, "\(error.message)")
             #expect(error.kind == .invalidParams)
-            #expect(error.responseError.code == .invalidParams)
+            #expect(ResponseError(error).code == .invalidParams)
             #expect(try services.backends().isEmpty)
         }
     }
@@ -95,7 +95,7 @@ struct AddCase: Sendable, CustomStringConvertible {
         } catch {
             #expect(error.kind == .conflict)
             #expect(error.hint.contains("replace"))
-            #expect(error.responseError.code.rawValue <= -32000)
+            #expect(ResponseError(error).code == ErrorCode(-32003))
         }
         #expect(try services.backend(named: "b").region == "us-east-1")
         _ = try services.addBackend(
@@ -111,8 +111,8 @@ struct AddCase: Sendable, CustomStringConvertible {
             try services.removeBackend(named: "ghost")
             Issue.record("removing a missing backend succeeded")
         } catch {
-            let response = error.responseError
-            #expect(response.code.rawValue <= -32000)
+            let response = ResponseError(error)
+            #expect(response.code == ErrorCode(-32003))
             #expect(response.data?["type"] == "BackendNotFound")
             #expect(response.data?["retryable"] == false)
             #expect(response.data?["hint"]?.stringValue?.isEmpty == false)
@@ -139,7 +139,7 @@ struct AddCase: Sendable, CustomStringConvertible {
             Issue.record("unknown key accepted")
         } catch {
             #expect(error.message.contains("default-model") && error.message.contains("default-provider"))
-            #expect(error.responseError.code == .invalidParams)
+            #expect(ResponseError(error).code == .invalidParams)
         }
         #expect(throws: ServiceError.self) { _ = try services.config("colour") }
     }

@@ -127,6 +127,7 @@ import Testing
         #expect(answer["error"]?["data"]?["type"]?.stringValue == type, "\(answer)")
         #expect(answer["error"]?["data"]?["hint"]?.stringValue?.contains("`\(command)`") == true, "\(answer)")
         #expect(answer["error"]?["data"]?["retryable"] == false)
+        #expect(answer["error"]?["code"] == -32001, "\(answer)")
     }
 
     @Test(arguments: ["sso-dev", "console"])

@@ -138,13 +138,17 @@ public final class MessageCollector: Sendable {
     private final class State: Sendable {
         let received = LockedValue<[JSONValue]>([])
         let ended = LockedValue(false)
+        let stopping = LockedValue(false)
     }
 
     private let state = State()
     private let describe: @Sendable () -> String
 
     /// Starts reading `fd` (framed as `framing`) until end of file. `describe` adds context (a log) to timeouts.
-    public init(fd: Int32, framing: HarnessFraming, describe: @escaping @Sendable () -> String = { "" }) {
+    /// With `owned`, the collector closes `fd` when it stops (see `stopReading`).
+    public init(
+        fd: Int32, framing: HarnessFraming, owned: Bool = false, describe: @escaping @Sendable () -> String = { "" }
+    ) {
         self.describe = describe
         let thread = Thread { [state] in
             var lsp = ContentLengthFramer(maxMessageBytes: 256 << 20)
@@ -154,6 +158,7 @@ public final class MessageCollector: Sendable {
                 let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
                 if count < 0 && errno == EINTR { continue }
                 if count <= 0 { break }
+                if owned, state.stopping.withLock({ $0 }) { break }
                 let chunk = Array(buffer[0..<count])
                 let events: [FrameEvent]
                 switch framing {
@@ -175,10 +180,15 @@ public final class MessageCollector: Sendable {
                     state.received.withLock { $0.append(value) }
                 }
             }
+            if owned { close(fd) }
             state.ended.withLock { $0 = true }
         }
         thread.start()
     }
+
+    /// Stops reading: the output's read end is closed after the next read returns, as a client that goes
+    /// away closes it (the writer's next write then fails). Only for a collector that owns its fd.
+    public func stopReading() { state.stopping.withLock { $0 = true } }
 
     /// Every message received and not yet taken, in order.
     public var messages: [JSONValue] { state.received.withLock { $0 } }
@@ -305,7 +315,10 @@ public final class ServerHarness: Sendable {
         input = stdin.fileHandleForWriting
         writer = FrameWriter(fd: stdin.fileHandleForWriting.fileDescriptor, framing: framing)
         let stderrText = self.stderrText
-        collector = MessageCollector(fd: stdout.fileHandleForReading.fileDescriptor, framing: framing) {
+        // The collector owns a copy of the read end, so that it alone decides when the output is closed.
+        let output = fcntl(stdout.fileHandleForReading.fileDescriptor, F_DUPFD_CLOEXEC, 0)
+        try stdout.fileHandleForReading.close()
+        collector = MessageCollector(fd: output, framing: framing, owned: true) {
             "server log: " + stderrText.text
         }
         let errorHandle = stderr.fileHandleForReading
@@ -342,6 +355,9 @@ public final class ServerHarness: Sendable {
 
     /// Closes the server's stdin (end of input).
     public func closeInput() { try? input.close() }
+
+    /// Closes the read end of the server's stdout, as a client that has gone away does.
+    public func closeOutput() { collector.stopReading() }
 
     /// Kills the server with SIGKILL, as a crash or an OOM killer would, and waits for it.
     public func kill9() {

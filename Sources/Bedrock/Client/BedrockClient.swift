@@ -132,13 +132,11 @@ public final class BedrockClient: Sendable {
         let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse-stream"
         let body = request.bodyJSON.serialized()
         let names = request.toolNames
-        var attempt = 1
-        while true {
-            if control.isCancelled { throw .cancelled() }
-            let credentials = try await credentialChain.resolve()
+        try await withRetries { credentials, limits async -> Attempt<Void> in
+            if control.isCancelled { return .failed(.cancelled(), heard: false, retryable: false) }
             let httpRequest = signedRequest(
                 method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
-                credentials: credentials, region: region)
+                credentials: credentials, region: region, limits: limits)
             let outcome = await withCheckedContinuation { (done: CheckedContinuation<StreamOutcome, Never>) in
                 let consumer = EventStreamConsumer(
                     continuation: continuation, flow: flow, names: names, modelID: request.modelID, region: region
@@ -146,61 +144,105 @@ public final class BedrockClient: Sendable {
                 let token = HTTPTransport.start(httpRequest, consumer: consumer)
                 if control.set(token) { HTTPTransport.cancel(token) }
             }
-            guard case .failed(let error, let afterEvents) = outcome else { return }
-            if control.isCancelled { throw .cancelled() }
-            noteFailure(error)
-            if afterEvents || !error.retryable || attempt >= options.maxAttempts { throw error }
-            try await backoff(attempt: attempt)
-            attempt += 1
+            switch outcome {
+            case .finished:
+                return .succeeded(())
+            case .failed(let error, let afterEvents, let heard):
+                if control.isCancelled { return .failed(.cancelled(), heard: heard, retryable: false) }
+                // A stream is retried only before its first event: after it, the client has seen part of an answer.
+                return .failed(error, heard: heard, retryable: error.retryable && !afterEvents)
+            }
         }
     }
 
     // MARK: Requests with retries
+
+    /// What one attempt of a request came to.
+    enum Attempt<Value> {
+        case succeeded(Value)
+        /// `heard`: bytes came from the endpoint (an answer, even an error), which restarts the silence budget;
+        /// `retryable`: whether another attempt may succeed.
+        case failed(BedrockError, heard: Bool, retryable: Bool)
+    }
+
+    /// How long an attempt may wait, from what is left of the request's silence budget.
+    struct AttemptLimits: Sendable {
+        var connectTimeout: Double
+        var idleTimeout: Double
+    }
+
+    /// The one retry loop, for every request (Converse, ConverseStream, listing, checks): the SDKs' standard
+    /// mode (at most `maxAttempts`, full-jitter backoff, credentials looked up and the request signed afresh
+    /// for every attempt).
+    ///
+    /// `idleTimeout` bounds the whole request's silence, not each attempt's: the time since the endpoint last
+    /// sent anything (or since the start) counts across attempts and the waits between them, so a silent
+    /// endpoint fails the request with Timeout after `idleTimeout` seconds however many attempts remain.
+    func withRetries<Value>(
+        _ attempt: (ResolvedCredentials, AttemptLimits) async -> Attempt<Value>
+    ) async throws(BedrockError) -> Value {
+        var quietSince = ContinuousClock.now
+        var number = 1
+        while true {
+            let credentials = try await credentialChain.resolve()
+            // At least a millisecond: curl reads a connect timeout of 0 as its own default of 300 s.
+            let remaining = max(options.idleTimeout - Self.seconds(since: quietSince), 0.001)
+            let limits = AttemptLimits(
+                connectTimeout: min(options.connectTimeout, remaining), idleTimeout: remaining)
+            let error: BedrockError
+            let heard: Bool
+            let retryable: Bool
+            switch await attempt(credentials, limits) {
+            case .succeeded(let value): return value
+            case .failed(let failure, let endpointAnswered, let mayRetry):
+                (error, heard, retryable) = (failure, endpointAnswered, mayRetry)
+            }
+            if error.kind == .cancelled || Task.isCancelled { throw .cancelled() }
+            // Expired session credentials: look them up again for the next attempt or request.
+            if error.kind == .expiredCredentials { credentialChain.invalidate() }
+            if heard { quietSince = .now }
+            guard retryable, number < options.maxAttempts else { throw error }
+            let left = options.idleTimeout - Self.seconds(since: quietSince)
+            guard left > 0 else { throw error }
+            try await backoff(attempt: number, atMost: left)
+            guard options.idleTimeout - Self.seconds(since: quietSince) > 0 else { throw error }
+            number += 1
+        }
+    }
 
     /// Sends a signed request with the standard retry mode; returns a 2xx response or throws.
     func send(
         method: String, baseURL: String, host: String, path: String, query: String, body: [UInt8], region: String,
         modelID: String?
     ) async throws(BedrockError) -> HTTPResponse {
-        var attempt = 1
-        while true {
-            let credentials = try await credentialChain.resolve()
+        try await withRetries { credentials, limits async -> Attempt<HTTPResponse> in
             let request = signedRequest(
                 method: method, baseURL: baseURL, host: host, path: path, query: query, body: body,
-                credentials: credentials, region: region)
-            let error: BedrockError
-            do {
+                credentials: credentials, region: region, limits: limits)
+            do throws(BedrockError) {
                 let response = try await HTTPTransport.send(request)
-                if (200..<300).contains(response.status) { return response }
-                error = .fromHTTP(
+                if (200..<300).contains(response.status) { return .succeeded(response) }
+                let error = BedrockError.fromHTTP(
                     status: response.status, headers: response.headers, body: response.body, modelID: modelID,
                     region: region)
+                return .failed(error, heard: true, retryable: error.retryable)
             } catch {
-                if error.type == "Cancelled" { throw error }
-                guard !Task.isCancelled else { throw .cancelled() }
                 var e = error
-                if e.type == "ConnectionFailed" { e.message = "\(baseURL): \(e.message)" }
-                if attempt >= options.maxAttempts || !e.retryable { throw e }
-                try await backoff(attempt: attempt)
-                attempt += 1
-                continue
+                if e.kind == .connectionFailed { e.message = "\(baseURL): \(e.message)" }
+                return .failed(e, heard: false, retryable: e.retryable)
             }
-            noteFailure(error)
-            if !error.retryable || attempt >= options.maxAttempts { throw error }
-            try await backoff(attempt: attempt)
-            attempt += 1
         }
     }
 
-    private func noteFailure(_ error: BedrockError) {
-        // Expired session credentials: look them up again next time (a refreshed profile, say).
-        if BedrockError.normalized(error.type) == "expiredtoken" { credentialChain.invalidate() }
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
-    /// Full jitter: random(0..<1) * min(base * 2^(attempt-1), max) seconds.
-    private func backoff(attempt: Int) async throws(BedrockError) {
+    /// Full jitter: random(0..<1) * min(base * 2^(attempt-1), max) seconds, and never past `atMost`.
+    private func backoff(attempt: Int, atMost: Double) async throws(BedrockError) {
         let ceiling = min(options.retryBaseDelay * pow(2, Double(attempt - 1)), options.retryMaxDelay)
-        let delay = Double.random(in: 0..<1) * ceiling
+        let delay = min(Double.random(in: 0..<1) * ceiling, atMost)
         do {
             try await Task.sleep(for: .seconds(delay))
         } catch {
@@ -210,7 +252,7 @@ public final class BedrockClient: Sendable {
 
     func signedRequest(
         method: String, baseURL: String, host: String, path: String, query: String, body: [UInt8],
-        credentials: ResolvedCredentials, region: String
+        credentials: ResolvedCredentials, region: String, limits: AttemptLimits? = nil
     ) -> HTTPRequest {
         var headers: [(String, String)] = []
         if method != "GET" { headers.append(("Content-Type", "application/json")) }
@@ -226,14 +268,16 @@ public final class BedrockClient: Sendable {
         headers.removeAll { $0.0.lowercased() == "host" }
         return HTTPRequest(
             method: method, url: baseURL + path + (query.isEmpty ? "" : "?" + query), headers: headers, body: body,
-            connectTimeout: options.connectTimeout, idleTimeout: options.idleTimeout,
+            connectTimeout: limits?.connectTimeout ?? options.connectTimeout,
+            idleTimeout: limits?.idleTimeout ?? options.idleTimeout,
             caBundle: nonEmpty(environment["AWS_CA_BUNDLE"]))
     }
 }
 
 enum StreamOutcome: Sendable {
     case finished
-    case failed(BedrockError, afterEvents: Bool)
+    /// `afterEvents`: events reached the consumer first; `heard`: the endpoint sent anything at all.
+    case failed(BedrockError, afterEvents: Bool, heard: Bool)
 }
 
 /// Feeds a ConverseStream body to the event-stream decoder as bytes arrive (on the transport's thread) and
@@ -292,7 +336,7 @@ final class EventStreamConsumer: HTTPResponseConsumer {
                     return true
                 } catch {
                     var e = error
-                    if BedrockError.normalized(e.type) == "validation" {
+                    if e.kind == .validation {
                         e = BedrockError(
                             type: e.type, message: e.message, requestID: e.requestID, modelID: modelID,
                             region: region)
@@ -317,28 +361,28 @@ final class EventStreamConsumer: HTTPResponseConsumer {
 
     func complete(_ error: BedrockError?) {
         if let failure {
-            done(.failed(failure, afterEvents: yieldedAny))
+            done(.failed(failure, afterEvents: yieldedAny, heard: status != 0))
         } else if var error {
-            if error.type == "ConnectionFailed", decoder.hasPartialMessage || yieldedAny {
+            if error.kind == .connectionFailed, decoder.hasPartialMessage || yieldedAny {
                 error.message = "The connection closed in the middle of the response stream (\(error.message))"
             }
             error.requestID = error.requestID ?? requestID
-            done(.failed(error, afterEvents: yieldedAny))
+            done(.failed(error, afterEvents: yieldedAny, heard: status != 0))
         } else if status != 200 {
             done(
                 .failed(
                     .fromHTTP(
                         status: status, headers: headers, body: errorBody, modelID: modelID,
-                        region: region), afterEvents: false))
+                        region: region), afterEvents: false, heard: true))
         } else if decoder.hasPartialMessage {
             var e = BedrockError.own("StreamCorrupt", "The response stream ended in the middle of an event")
             e.requestID = requestID
-            done(.failed(e, afterEvents: yieldedAny))
+            done(.failed(e, afterEvents: yieldedAny, heard: status != 0))
         } else if !sawMessageStop {
             var e = BedrockError.own("ConnectionFailed", "The response stream ended before messageStop")
             e.requestID = requestID
             e.hint = "The endpoint or a proxy cut the stream short: retry; check the network and proxy"
-            done(.failed(e, afterEvents: yieldedAny))
+            done(.failed(e, afterEvents: yieldedAny, heard: status != 0))
         } else {
             done(.finished)
         }

@@ -52,11 +52,11 @@ public struct BedrockEndpoint: Sendable, Equatable {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
             scheme == "https" || scheme == "http", let rawHost = components.host, !rawHost.isEmpty
         else {
-            throw BedrockError.own("InvalidEndpoint", "Not a Bedrock endpoint URL or region: '\(urlOrRegion)'")
+            throw BedrockError.own("InvalidEndpoint", "Not a Bedrock endpoint URL or region: \(urlOrRegion.quoted())")
         }
         if !(components.path.isEmpty || components.path == "/") || components.query != nil {
             throw BedrockError.own(
-                "InvalidEndpoint", "The endpoint URL must not have a path or query: '\(urlOrRegion)'",
+                "InvalidEndpoint", "The endpoint URL must not have a path or query: \(urlOrRegion.quoted())",
                 hint: "Give only scheme://host[:port], e.g. https://bedrock-runtime.us-east-1.amazonaws.com")
         }
         let host = rawHost.lowercased()

@@ -136,7 +136,7 @@ extension BedrockClient {
                 path: "/foundation-models", query: "byOutputModality=TEXT", body: [], region: result.region ?? "",
                 modelID: nil)
             result.ok = true
-        } catch  where error.type == "ConnectionFailed" || error.type == "Timeout" {
+        } catch  where error.kind == .connectionFailed || error.kind == .timeout {
             do {
                 let probe = ConverseRequest(
                     modelID: "amazon.nova-micro-v1:0", messages: [.init(role: .user, content: [.text("hi")])],

@@ -1,131 +1,171 @@
 import Bedrock
 import JSON
 import JSONRPC
+import Locking
 
 /// The notifications `chat/stream` sends while it runs.
-public let serverNotifications = ["chat/blockStart", "chat/delta"]
+public let serverNotifications = [ChatBlockStartNotification.method, ChatDeltaNotification.method]
 
 extension Services {
-    /// Every method of the contract, bound to this service layer.
+    /// Every method of the contract, bound to this service layer: each decodes its typed params, calls the
+    /// service, and encodes the typed result; failures map to JSON-RPC errors in one place (`ResponseError(_:)`).
     public func methodTable() -> MethodTable {
         var table = MethodTable()
-        table.register(
-            "backend/add",
-            handler { services, params, _ in
-                let backend = try services.addBackend(
-                    name: try params.string("name"), type: try params.string("type"), url: try params.string("url"),
-                    apiKeyEnv: try params.optionalString("apiKeyEnv"), region: try params.optionalString("region"),
-                    replace: try params.optionalBool("replace") ?? false)
-                return ["backend": backend.json]
-            })
-        table.register(
-            "backend/list",
-            handler { services, _, _ in
-                ["backends": .array(try services.backends().map(\.json))]
-            })
-        table.register(
-            "backend/show",
-            handler { services, params, _ in
-                ["backend": try services.backend(named: try params.string("name")).json]
-            })
-        table.register(
-            "backend/remove",
-            handler { services, params, _ in
-                let name = try params.string("name")
-                try services.removeBackend(named: name)
-                return ["removed": .string(name)]
-            })
-        table.register(
-            "backend/check",
-            handler { services, params, _ in
-                let (backend, check) = try await services.checkBackend(named: try params.optionalString("name"))
-                var result = check.json.objectValue ?? [:]
-                result["backend"] = backend.json
-                return .object(result)
-            })
-        table.register(
-            "config/get",
-            handler { services, params, _ in
-                if let key = try params.optionalString("key") {
-                    return ["key": .string(key), "value": (try services.config(key)).map(JSONValue.string) ?? .null]
+        table.register(BackendAddRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve {
+                BackendResponse(
+                    backend: try addBackend(
+                        name: request.name, type: request.type, url: request.url, apiKeyEnv: request.apiKeyEnv,
+                        region: request.region, replace: request.replace))
+            }
+        }
+        table.register(BackendListRequest.self) { [self] _, _ throws(ResponseError) in
+            try serve { BackendListRequest.Response(backends: try backends()) }
+        }
+        table.register(BackendShowRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve { BackendResponse(backend: try backend(named: request.name)) }
+        }
+        table.register(BackendRemoveRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve {
+                try removeBackend(named: request.name)
+                return BackendRemoveRequest.Response(removed: request.name)
+            }
+        }
+        table.register(BackendCheckRequest.self) { [self] request, _ throws(ResponseError) in
+            do throws(ServiceError) {
+                let (backend, check) = try await checkBackend(named: request.name)
+                return BackendCheckRequest.Response(backend: backend, check: check.json)
+            } catch {
+                throw ResponseError(error)
+            }
+        }
+        table.register(ConfigGetRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve {
+                if let key = request.key { return .one(ConfigEntryResponse(key: key, value: try config(key))) }
+                return .all(try config())
+            }
+        }
+        table.register(ConfigSetRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve {
+                try setConfig(request.key, request.value)
+                return ConfigEntryResponse(key: request.key, value: try config(request.key))
+            }
+        }
+        table.register(ModelsListRequest.self) { [self] request, _ throws(ResponseError) in
+            do throws(ServiceError) {
+                return ModelsListRequest.Response(
+                    models: try await models(backend: request.backend, live: request.live))
+            } catch {
+                throw ResponseError(error)
+            }
+        }
+        table.register(SessionListRequest.self) { [self] _, _ throws(ResponseError) in
+            try serve { SessionListRequest.Response(sessions: try sessions()) }
+        }
+        table.register(SessionGetRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve { SessionGetRequest.Response(session: try sessionDetail(id: request.sessionID)) }
+        }
+        table.register(SessionDeleteRequest.self) { [self] request, _ throws(ResponseError) in
+            try serve {
+                try deleteSession(id: request.sessionID)
+                return SessionDeleteRequest.Response(deleted: request.sessionID)
+            }
+        }
+        // Chats take their session's turn as they arrive, so that turns of one session run in that order.
+        table.registerInArrivalOrder(ChatStreamRequest.self) { [self] request, context in
+            let turn = reserveTurn(sessionID: request.chat.sessionID)
+            return { () async throws(ResponseError) -> ChatResult in
+                let session = LockedValue<String?>(nil)
+                return try await self.chatting {
+                    try await self.chat(request.chat, streaming: true, turn: turn) { event in
+                        switch event {
+                        case .started(let id):
+                            session.withLock { $0 = id }
+                        case .blockStart(let index, let start):
+                            await context.notify(
+                                ChatBlockStartNotification(
+                                    requestID: context.id, sessionID: session.withLock { $0 }, index: index,
+                                    start: start))
+                        case .text(let index, let text):
+                            await context.notify(
+                                ChatDeltaNotification(
+                                    requestID: context.id, sessionID: session.withLock { $0 }, index: index,
+                                    delta: ["text": .string(text)]))
+                        case .delta(let index, let delta):
+                            await context.notify(
+                                ChatDeltaNotification(
+                                    requestID: context.id, sessionID: session.withLock { $0 }, index: index,
+                                    delta: delta))
+                        }
+                    }
                 }
-                return [
-                    "config": .object(JSONObject(try services.config().map { ($0.key, JSONValue.string($0.value)) }))
-                ]
-            })
-        table.register(
-            "config/set",
-            handler { services, params, _ in
-                let key = try params.string("key")
-                let value = try params.string("value")
-                try services.setConfig(key, value)
-                return ["key": .string(key), "value": (try services.config(key)).map(JSONValue.string) ?? .null]
-            })
-        table.register(
-            "models/list",
-            handler { services, params, _ in
-                [
-                    "models": .array(
-                        try await services.models(
-                            backend: try params.optionalString("backend"),
-                            live: try params.optionalBool("live") ?? false))
-                ]
-            })
-        table.register(
-            "session/list",
-            handler { services, _, _ in
-                ["sessions": .array(try services.sessions().map(\.summaryJSON))]
-            })
-        table.register(
-            "session/get",
-            handler { services, params, _ in
-                ["session": try services.sessionJSON(id: try params.string("sessionId"))]
-            })
-        table.register(
-            "session/delete",
-            handler { services, params, _ in
-                let id = try params.string("sessionId")
-                try services.deleteSession(id: id)
-                return ["deleted": .string(id)]
-            })
-        table.register(
-            "chat/stream",
-            handler { services, params, context in
-                try await services.chat(ChatRequest(params), streaming: true) { method, notification in
-                    await context.notify(method, Self.tagged(notification, requestID: context.id))
-                }.json
-            })
-        table.register(
-            "chat/send",
-            handler { services, params, _ in
-                try await services.chat(ChatRequest(params), streaming: false) { _, _ in }.json
-            })
+            }
+        }
+        table.registerInArrivalOrder(ChatSendRequest.self) { [self] request, _ in
+            let turn = reserveTurn(sessionID: request.chat.sessionID)
+            return { () async throws(ResponseError) -> ChatResult in
+                try await self.chatting { try await self.chat(request.chat, streaming: false, turn: turn) { _ in } }
+            }
+        }
         return table
     }
 
-    private static func tagged(_ params: JSONObject, requestID: JSONValue) -> JSONValue {
-        var tagged: JSONObject = ["requestId": requestID]
-        for (key, value) in params { tagged[key] = value }
-        return .object(tagged)
+    /// Runs a service call, mapping its failure (a ServiceError, as every service throws).
+    private func serve<Result>(_ body: () throws -> Result) throws(ResponseError) -> Result {
+        do {
+            return try body()
+        } catch let error as ServiceError {
+            throw ResponseError(error)
+        } catch {
+            throw .internalError("internal error: \(error)")
+        }
     }
 
-    /// Adapts a body that may throw anything to a `Handler`: service failures become JSON-RPC errors
-    /// with their data, cancellation becomes -32800, anything unexpected -32603.
-    private func handler(
-        _ body: @escaping @Sendable (Services, Params, RequestContext) async throws -> JSONValue
-    ) -> Handler {
-        { [self] params, context throws(ResponseError) in
-            do {
-                return try await body(self, params, context)
-            } catch let error as ResponseError {
-                throw error
-            } catch let error as ServiceError {
-                throw error.responseError
-            } catch is CancellationError {
-                throw .requestCancelled()
-            } catch {
-                throw .internalError("internal error: \(error)")
-            }
+    /// Runs a chat, mapping its failures: a cancelled chat is -32800, anything unexpected -32603.
+    private func chatting(_ body: () async throws -> ChatResult) async throws(ResponseError) -> ChatResult {
+        do {
+            return try await body()
+        } catch let error as ServiceError {
+            throw ResponseError(error)
+        } catch is CancellationError {
+            throw .requestCancelled()
+        } catch {
+            throw .internalError("internal error: \(error)")
         }
+    }
+}
+
+extension ErrorCode {
+    /// No credentials, or a configured credential source that is broken.
+    public static let credentialsUnavailable = ErrorCode(-32001)
+    /// Configuration: a backend, model or session that is not there or not set, a name that is taken.
+    public static let notConfigured = ErrorCode(-32003)
+    /// The endpoint could not be reached, or went silent.
+    public static let connectionFailed = ErrorCode(-32004)
+    /// The answer stream was damaged.
+    public static let streamCorrupt = ErrorCode(-32005)
+    /// The SQLite store failed.
+    public static let storageFailed = ErrorCode(-32010)
+
+    /// The one table from a service failure's kind to its JSON-RPC code; a kind not listed is a Bedrock
+    /// service error (-32000).
+    public static func forKind(_ kind: ServiceError.Kind) -> ErrorCode {
+        switch kind {
+        case .invalidParams: return .invalidParams
+        case .notFound, .conflict, .configuration: return .notConfigured
+        case .credentialsNotFound, .credentialsInvalid: return .credentialsUnavailable
+        case .connectionFailed, .timeout: return .connectionFailed
+        case .streamCorrupt: return .streamCorrupt
+        case .storage: return .storageFailed
+        case .cancelled: return .requestCancelled
+        default: return .backendError
+        }
+    }
+}
+
+extension ResponseError {
+    /// A service failure as a JSON-RPC error: the code from its kind, `data: {type, message, ..., hint}`.
+    public init(_ error: ServiceError) {
+        self.init(code: .forKind(error.kind), message: error.message, data: error.data)
     }
 }

@@ -15,7 +15,8 @@ final class OutputWriter: Sendable {
         /// Pieces of frames, in order.
         var queue: [[UInt8]] = []
         var queuedBytes = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        /// Senders waiting for room in the queue: suspended tasks and blocked threads alike.
+        var waiters: [@Sendable () -> Void] = []
         var closed = false
         var finishing = false
         /// The writer thread is waiting for work: only then does a new frame need to wake it.
@@ -45,7 +46,7 @@ final class OutputWriter: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { state -> Bool in
                     if state.closed || state.queuedBytes < limit { return true }
-                    state.waiters.append(continuation)
+                    state.waiters.append { continuation.resume() }
                     return false
                 }
                 if resumeNow { continuation.resume() }
@@ -53,19 +54,28 @@ final class OutputWriter: Sendable {
         }
     }
 
-    /// Queues a frame without waiting: for answers that must go out at once (cancellation, errors).
-    func sendNow(_ frame: [[UInt8]]) {
-        _ = enqueue(frame, force: true)
+    /// Like `send`, for a thread that may block (the reader's): it waits for room without a task.
+    func sendBlocking(_ frame: [[UInt8]]) {
+        while !enqueue(frame) {
+            let room = DispatchSemaphore(value: 0)
+            let ready = state.withLock { state -> Bool in
+                if state.closed || state.queuedBytes < limit { return true }
+                state.waiters.append { room.signal() }
+                return false
+            }
+            if !ready { room.wait() }
+        }
     }
 
-    /// Adds the frame if the queue has room (or `force`); false means wait and try again.
-    private func enqueue(_ frame: [[UInt8]], force: Bool = false) -> Bool {
+    /// Adds the frame if the queue has room; false means wait and try again.
+    private func enqueue(_ frame: [[UInt8]]) -> Bool {
         let (queued, wakeWriter) = state.withLock { state -> (Bool, Bool) in
             if state.closed { return (true, false) }
-            if !force && state.queuedBytes >= limit { return (false, false) }
+            if state.queuedBytes >= limit { return (false, false) }
             for piece in frame where !piece.isEmpty {
                 state.queue.append(piece)
-                state.queuedBytes += piece.count
+                // A piece costs its bytes and its allocation: many small frames weigh what they hold.
+                state.queuedBytes += piece.count + Self.pieceOverhead
             }
             defer { state.writerIdle = false }
             return (true, state.writerIdle)
@@ -124,26 +134,29 @@ final class OutputWriter: Sendable {
     }
 
     private func resumeWaiters() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [@Sendable () -> Void] in
             guard state.queuedBytes < limit, !state.waiters.isEmpty else { return [] }
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter() }
     }
 
     private func close() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [@Sendable () -> Void] in
             state.closed = true
             state.queue.removeAll()
             state.queuedBytes = 0
             defer { state.waiters.removeAll() }
             return state.waiters
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter() }
         drained.signal()
         onClose()
     }
+
+    /// What one queued piece costs beyond its bytes (array header, malloc's own), counted against the limit.
+    private static let pieceOverhead = 64
 
     /// IOV_MAX on Linux (a macro Swift does not import).
     private static let maxVectors = 1024

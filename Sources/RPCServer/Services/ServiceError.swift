@@ -1,21 +1,40 @@
 import Bedrock
 import JSON
-import JSONRPC
 
-/// A failure the service layer reports to a person: what went wrong and what to do about it.
-/// The CLI prints `message` and `hint`; the server turns it into a JSON-RPC error with `data`.
+/// A failure the service layer reports to a person: what went wrong and what to do about it. Each surface
+/// maps it to its own wire: the CLI prints `message` and `hint`; JSON-RPC and ACP pick a code from `kind`.
 public struct ServiceError: Error, Sendable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
-        /// The caller's input is wrong (-32602).
-        case invalidParams
-        /// Something named does not exist, or is not configured (-32003).
-        case notFound
-        /// The name is taken (-32003).
-        case conflict
-        /// The database failed (-32010).
-        case storage
-        /// Bedrock or the way to it failed; `bedrock` holds the details (-32000 and below).
-        case backend
+    /// What kind of failure this is. Open: a kind is its name; the known ones are static members (those of
+    /// `BedrockError.Kind` carry the same names, so a Bedrock failure keeps its kind).
+    public struct Kind: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public init(_ kind: BedrockError.Kind) { self.rawValue = kind.rawValue }
+
+        /// The caller's input is wrong.
+        public static let invalidParams = Kind(rawValue: "invalidParams")
+        /// Something named does not exist (a backend, a session).
+        public static let notFound = Kind(rawValue: "notFound")
+        /// The name is taken.
+        public static let conflict = Kind(rawValue: "conflict")
+        /// The database failed.
+        public static let storage = Kind(rawValue: "storage")
+        /// Nothing says which backend or model to use, or they are not set up.
+        public static let configuration = Kind(rawValue: BedrockError.Kind.configuration.rawValue)
+        public static let credentialsNotFound = Kind(BedrockError.Kind.credentialsNotFound)
+        public static let credentialsInvalid = Kind(BedrockError.Kind.credentialsInvalid)
+        public static let connectionFailed = Kind(BedrockError.Kind.connectionFailed)
+        public static let timeout = Kind(BedrockError.Kind.timeout)
+        public static let streamCorrupt = Kind(BedrockError.Kind.streamCorrupt)
+        /// An error answer from Bedrock (AccessDenied, Validation, Throttling, ...).
+        public static let service = Kind(BedrockError.Kind.service)
+        public static let validation = Kind(BedrockError.Kind.validation)
+        public static let expiredCredentials = Kind(BedrockError.Kind.expiredCredentials)
+        public static let invalidRequest = Kind(BedrockError.Kind.invalidRequest)
+        public static let invalidResponse = Kind(BedrockError.Kind.invalidResponse)
+        public static let cancelled = Kind(BedrockError.Kind.cancelled)
+
+        public var description: String { rawValue }
     }
 
     public var kind: Kind
@@ -33,7 +52,7 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
     }
 
     public init(_ error: BedrockError) {
-        self.init(.backend, type: error.type, message: error.message, hint: error.hint)
+        self.init(Kind(error.kind), type: error.type, message: error.message, hint: error.hint)
         bedrock = error
     }
 
@@ -45,30 +64,9 @@ public struct ServiceError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { hint.isEmpty ? message : "\(message)\nhint: \(hint)" }
 
-    /// `{type, message, httpStatus?, requestId?, retryable, hint}`, the protocol's error data.
+    /// `{type, message, httpStatus?, requestId?, retryable, hint}`: what every surface shows of a failure.
     public var data: JSONValue {
         if let bedrock { return bedrock.json }
         return ["type": .string(type), "message": .string(message), "retryable": false, "hint": .string(hint)]
-    }
-
-    /// The JSON-RPC error code: -32602 for bad params, -32000 and below for everything else (docs/protocol.md).
-    public var code: ErrorCode {
-        switch kind {
-        case .invalidParams: return .invalidParams
-        case .notFound, .conflict: return ErrorCode(-32003)
-        case .storage: return ErrorCode(-32010)
-        case .backend:
-            switch type {
-            case "CredentialsNotFound": return ErrorCode(-32001)
-            case "BackendNotFound", "ModelNotSet": return ErrorCode(-32003)
-            case "ConnectionFailed", "Timeout": return ErrorCode(-32004)
-            case "StreamCorrupt": return ErrorCode(-32005)
-            default: return .backendError
-            }
-        }
-    }
-
-    public var responseError: ResponseError {
-        ResponseError(code: code, message: message, data: data)
     }
 }

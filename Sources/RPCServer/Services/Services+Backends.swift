@@ -15,7 +15,7 @@ extension Services {
         guard Self.isValidName(name) else {
             throw ServiceError(
                 .invalidParams, type: "InvalidBackendName",
-                message: "invalid backend name '\(name)': use 1 to 64 letters, digits, '.', '_' or '-'")
+                message: "invalid backend name \(name.quoted()): use 1 to 64 letters, digits, '.', '_' or '-'")
         }
         guard Self.supportedBackendTypes.contains(type) else {
             throw ServiceError(
@@ -32,13 +32,13 @@ extension Services {
         }
         if let region, !BedrockEndpoint.isValidRegion(region) {
             throw ServiceError(
-                .invalidParams, type: "InvalidRegion", message: "invalid region '\(region)'",
+                .invalidParams, type: "InvalidRegion", message: "invalid region \(region.quoted())",
                 hint: "Give a region such as us-east-1, eu-central-1 or ap-southeast-2.")
         }
         if let apiKeyEnv, !Self.isValidEnvironmentName(apiKeyEnv) {
             throw ServiceError(
                 .invalidParams, type: "InvalidApiKeyEnv",
-                message: "invalid --api-key-env '\(apiKeyEnv)': give the NAME of an environment variable",
+                message: "invalid --api-key-env \(apiKeyEnv.quoted()): give the NAME of an environment variable",
                 hint: "For example --api-key-env AWS_BEDROCK_CREDS, with the JSON keys in that variable.")
         }
         let record = BackendRecord(
@@ -46,7 +46,7 @@ extension Services {
         let added = try stored { () throws(StoreError) in try store.addBackend(record, replace: replace) }
         guard added else {
             throw ServiceError(
-                .conflict, type: "BackendExists", message: "a backend named '\(name)' already exists",
+                .conflict, type: "BackendExists", message: "a backend named \(name.quoted()) already exists",
                 hint: "Add --replace (replace: true) to overwrite it, or choose another name.")
         }
         return record
@@ -93,16 +93,18 @@ extension Services {
             .notFound, type: "BackendNotFound",
             message: all.isEmpty ? "no backend is configured" : "no default backend is set",
             hint: all.isEmpty
-                ? "Add one: contenox backend add bedrock --type bedrock --url us-east-1"
-                : "Run: contenox config set default-provider NAME (one of: \(all.map(\.name).joined(separator: ", ")))")
+                ? "Add one: `contenox backend add bedrock --type bedrock --url us-east-1`"
+                : "Run: `contenox config set default-provider NAME` (one of: \(all.map(\.name).joined(separator: ", ")))"
+        )
     }
 
     static func backendNotFound(_ name: String, known: [String]) -> ServiceError {
         ServiceError(
-            .notFound, type: "BackendNotFound", message: "no backend named '\(name)'",
+            .notFound, type: "BackendNotFound", message: "no backend named \(name.quoted())",
             hint: known.isEmpty
-                ? "Add it: contenox backend add \(name) --type bedrock --url us-east-1"
-                : "Known backends: \(known.joined(separator: ", ")). Add one with contenox backend add.")
+                ? "Add it: `contenox backend add NAME --type bedrock --url us-east-1`"
+                : "Known backends: \(known.joined(separator: ", ")). Add one with `contenox backend add NAME --type bedrock --url REGION`."
+        )
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -2,7 +2,6 @@ import Basics
 import Bedrock
 import FoundationEssentials
 import JSON
-import JSONRPC
 
 /// The params of `chat/stream` and `chat/send`, checked.
 public struct ChatRequest: Sendable {
@@ -28,39 +27,6 @@ public struct ChatRequest: Sendable {
         self.inferenceConfig = inferenceConfig
         self.ephemeral = ephemeral
     }
-
-    public init(_ params: Params) throws(ResponseError) {
-        var blocks: [ContentBlock] = []
-        if let prompt = try params.optionalString("prompt") {
-            guard !prompt.trimmingWhitespaceAndNewlines().isEmpty else {
-                throw .invalidParams("invalid params: 'prompt' is blank")
-            }
-            blocks.append(.text(prompt))
-        }
-        for (index, block) in (try params.optionalArray("content") ?? []).enumerated() {
-            do {
-                blocks.append(try ContentBlock(json: block))
-            } catch {
-                throw .invalidParams("invalid params: content[\(index)]: \(error.message)")
-            }
-        }
-        guard !blocks.isEmpty else { throw .invalidParams("invalid params: give 'prompt' or 'content'") }
-        content = blocks
-        sessionID = try params.optionalString("sessionId")
-        model = try params.optionalString("model")
-        backend = try params.optionalString("backend")
-        switch params.value("system") {
-        case nil, .null?: system = nil
-        case .string(let text)?: system = [["text": .string(text)]]
-        case .array(let blocks)?: system = blocks
-        case let other?:
-            throw .invalidParams("invalid params: 'system' must be a string or an array, got \(other.typeName)")
-        }
-        inferenceConfig = try params.optionalObject("inferenceConfig").map(JSONValue.object)
-        toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
-        additionalModelRequestFields = try params.optionalObject("additionalModelRequestFields").map(JSONValue.object)
-        ephemeral = try params.optionalBool("ephemeral") ?? false
-    }
 }
 
 /// What a chat turn produced: the result of `chat/stream` and `chat/send`.
@@ -73,14 +39,6 @@ public struct ChatResult: Sendable {
     public var usage: JSONValue
     public var metrics: JSONValue
 
-    public var json: JSONValue {
-        [
-            "sessionId": sessionID.map(JSONValue.string) ?? .null, "model": .string(model),
-            "backend": .string(backend), "stopReason": .string(stopReason), "message": message.json,
-            "usage": usage, "metrics": metrics,
-        ]
-    }
-
     /// The assistant's text blocks joined.
     public var text: String {
         message.content.compactMap { if case .text(let s) = $0 { return s } else { return nil } }.joined()
@@ -92,14 +50,32 @@ extension Services {
     /// leaves what it had received.
     static let partialSaveInterval: Duration = .seconds(1)
 
+    /// Takes the next turn of a session, in the order of the calls: turns of one session run one after
+    /// another, each seeing the answers of those before it. A surface calls this as each request arrives
+    /// (before its work is scheduled) and passes the turn to `chat`; nil for a chat that starts a session.
+    public func reserveTurn(sessionID: String?) -> SessionTurn? {
+        sessionID.map { turns.reserve($0) }
+    }
+
     /// Runs one chat turn. The user's turn is stored before Bedrock is called; a streamed answer is saved
     /// as it grows and marked incomplete if it is cancelled or fails, so nothing typed or received is lost.
+    /// Turns of one session run one at a time, in the order their `turn`s were reserved.
     ///
-    /// `notify` receives `chat/blockStart` and `chat/delta` params (without `requestId`) as each event
-    /// is decoded.
+    /// `events` receives `.started`, then each block start and delta as it is decoded (streaming only).
+    /// Throws ServiceError, or CancellationError when the calling task was cancelled.
     public func chat(
-        _ request: ChatRequest, streaming: Bool,
-        notify: @Sendable (String, JSONObject) async -> Void
+        _ request: ChatRequest, streaming: Bool, turn: SessionTurn? = nil,
+        events: @Sendable (ChatEvent) async -> Void
+    ) async throws -> ChatResult {
+        let turn = turn ?? reserveTurn(sessionID: request.sessionID)
+        defer { turn?.end() }
+        await turn?.begin()
+        try Task.checkCancellation()
+        return try await runTurn(request, streaming: streaming, events: events)
+    }
+
+    private func runTurn(
+        _ request: ChatRequest, streaming: Bool, events: @Sendable (ChatEvent) async -> Void
     ) async throws -> ChatResult {
         let started = ContinuousClock.now
         var session: SessionRecord?
@@ -107,17 +83,19 @@ extension Services {
             session = try stored { () throws(StoreError) in try store.session(id: id) }
             guard session != nil else {
                 throw ServiceError(
-                    .notFound, type: "SessionNotFound", message: "no session '\(id)'",
+                    .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
                     hint:
-                        "List sessions with session/list (contenox session list), or leave sessionId out to start one.")
+                        "List sessions with session/list (`contenox session list`), or leave sessionId out to start one."
+                )
             }
         }
         let backend = try resolveBackend(request.backend ?? session?.backend)
         guard let model = try request.model ?? session?.model ?? config("default-model") else {
+            let prefix = InferenceProfilePrefix.forRegion(effectiveRegion(backend))
             throw ServiceError(
-                .backend, type: "ModelNotSet", message: "no model given and no default model is set",
-                hint: "Run: contenox config set default-model anthropic.claude-3-5-sonnet-20241022-v2:0 "
-                    + "(contenox model list shows the ids), or pass a model.")
+                .configuration, type: "ModelNotSet", message: "no model given and no default model is set",
+                hint: "Run: `contenox config set default-model \(prefix).anthropic.claude-sonnet-4-20250514-v1:0` "
+                    + "(`contenox model list` shows the ids), or pass a model.")
         }
         let userMessage = ConverseMessage(role: .user, content: request.content)
 
@@ -165,15 +143,15 @@ extension Services {
         let persist = !request.ephemeral ? sessionID : nil
 
         let response: (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?)
+        await events(.started(sessionID: sessionID))
         if streaming {
-            response = try await stream(
-                converse, client: client, sessionID: sessionID, persist: persist, notify: notify)
+            response = try await stream(converse, client: client, persist: persist, events: events)
         } else {
             let answer: ConverseResponse
             do {
                 answer = try await client.converse(converse)
             } catch {
-                if error.type == "Cancelled" { throw CancellationError() }
+                if error.kind == .cancelled { throw CancellationError() }
                 throw ServiceError(error)
             }
             if let persist {
@@ -209,13 +187,12 @@ extension Services {
     }
 
     private func stream(
-        _ converse: ConverseRequest, client: BedrockClient, sessionID: String?, persist: String?,
-        notify: @Sendable (String, JSONObject) async -> Void
+        _ converse: ConverseRequest, client: BedrockClient, persist: String?,
+        events: @Sendable (ChatEvent) async -> Void
     ) async throws -> (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?) {
         var assembler = StreamAssembler()
         var assistantRow: Int64?
         var lastSave = ContinuousClock.now
-        let session = sessionID.map(JSONValue.string) ?? .null
 
         /// Writes what has arrived so far; `status` is incomplete until the answer is whole.
         func save(_ status: String) {
@@ -236,15 +213,15 @@ extension Services {
             lastSave = ContinuousClock.now
         }
 
-        // The loop below never waits for the client: notifications go through the outbox, which a
-        // sender drains at the client's pace, merging deltas while it waits (see NotificationOutbox).
-        let outbox = NotificationOutbox(sessionID: session)
+        // The loop below never waits for the client: events go through the outbox, which a sender drains
+        // at the client's pace, merging deltas while it waits (see ChatEventOutbox).
+        let outbox = ChatEventOutbox()
         async let sent: Void = {
             // A cancelled request was answered already: what is still queued is dropped.
-            while !Task.isCancelled, let (method, params) = await outbox.next() { await notify(method, params) }
+            while !Task.isCancelled, let event = await outbox.next() { await events(event) }
         }()
         do {
-            var notes: [NotificationOutbox.Note] = []
+            var notes: [ChatEvent] = []
             for try await batch in client.converseStream(converse).batches {
                 for event in batch {
                     assembler.apply(event)
@@ -265,9 +242,9 @@ extension Services {
         } catch let error as BedrockError {
             outbox.finish()
             save("incomplete")
-            // A cancelled task can see the transfer's own "Cancelled" failure before it sees its own
+            // A cancelled task can see the transfer's own cancelled failure before it sees its own
             // cancellation; either way the caller was cancelled, not failed.
-            if error.type == "Cancelled" { throw CancellationError() }
+            if error.kind == .cancelled { throw CancellationError() }
             throw ServiceError(error)
         } catch {
             outbox.finish()

@@ -30,8 +30,9 @@ extension Services {
         }
         if key == "default-model", trimmed.contains(where: \.isWhitespace) {
             throw ServiceError(
-                .invalidParams, type: "InvalidModel", message: "invalid model id '\(value)': ids contain no spaces",
-                hint: "See contenox model list for ids.")
+                .invalidParams, type: "InvalidModel",
+                message: "invalid model id \(value.quoted()): ids contain no spaces",
+                hint: "See `contenox model list` for ids.")
         }
         try stored { () throws(StoreError) in try store.setSetting(key, trimmed.isEmpty ? nil : trimmed) }
     }
@@ -40,7 +41,7 @@ extension Services {
         guard configKeys.contains(where: { $0.key == key }) else {
             throw ServiceError(
                 .invalidParams, type: "UnknownConfigKey",
-                message: "unknown config key '\(key)'; valid keys: \(configKeyList)",
+                message: "unknown config key \(key.quoted()); valid keys: \(configKeyList)",
                 hint: configKeys.map { "\($0.key): \($0.meaning)" }.joined(separator: "; "))
         }
     }

@@ -1,19 +1,9 @@
 import Bedrock
-import JSON
 
-extension SessionRecord {
-    /// `{sessionId, title, model, createdAt, updatedAt, messageCount}` for session/list.
-    public var summaryJSON: JSONValue {
-        [
-            "sessionId": .string(id), "title": .string(title), "model": model.map(JSONValue.string) ?? .null,
-            "backend": backend.map(JSONValue.string) ?? .null, "createdAt": .string(createdAt),
-            "updatedAt": .string(updatedAt), "messageCount": .int(Int64(messageCount)),
-        ]
-    }
-
-    public var usageJSON: JSONValue {
-        ["inputTokens": .int(inputTokens), "outputTokens": .int(outputTokens), "totalTokens": .int(totalTokens)]
-    }
+/// A session with its messages, as `session/get` and `contenox session show` show it.
+public struct SessionDetail: Sendable, Equatable {
+    public var session: SessionRecord
+    public var messages: [StoredMessage]
 }
 
 extension Services {
@@ -28,19 +18,9 @@ extension Services {
         return (session, try stored { () throws(StoreError) in try store.messages(sessionID: id) })
     }
 
-    /// `{sessionId, title, model, messages: [{role, content, status, createdAt}], usage}` for session/get.
-    public func sessionJSON(id: String) throws(ServiceError) -> JSONValue {
+    public func sessionDetail(id: String) throws(ServiceError) -> SessionDetail {
         let (session, messages) = try session(id: id)
-        var object = session.summaryJSON.objectValue ?? [:]
-        object["messages"] = .array(
-            messages.map { message in
-                [
-                    "role": .string(message.role), "content": message.content, "status": .string(message.status),
-                    "createdAt": .string(message.createdAt),
-                ]
-            })
-        object["usage"] = session.usageJSON
-        return .object(object)
+        return SessionDetail(session: session, messages: messages)
     }
 
     public func deleteSession(id: String) throws(ServiceError) {
@@ -55,14 +35,14 @@ extension Services {
         guard let latest = try sessions().first else {
             throw ServiceError(
                 .notFound, type: "SessionNotFound", message: "there are no sessions yet",
-                hint: "Start one with contenox chat PROMPT.")
+                hint: "Start one with `contenox chat PROMPT`.")
         }
         return latest.id
     }
 
     static func sessionNotFound(_ id: String) -> ServiceError {
         ServiceError(
-            .notFound, type: "SessionNotFound", message: "no session '\(id)'",
-            hint: "List sessions with contenox session list (session/list).")
+            .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
+            hint: "List sessions with `contenox session list` (session/list).")
     }
 }

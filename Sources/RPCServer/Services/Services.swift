@@ -11,6 +11,7 @@ public final class Services: Sendable {
     private let openedStore: LockedValue<Store?>
     private let clients = LockedValue<[String: (BackendSettings, BedrockClient)]>([:])
     private let clientOptions: BedrockClient.Options
+    let turns = SessionTurns()
 
     public init(store: Store, environment: [String: String], clientOptions: BedrockClient.Options = .init()) {
         self.storePath = store.path

@@ -51,7 +51,7 @@ struct BackendCommand: AsyncParsableCommand {
                 return
             }
             guard !backends.isEmpty else {
-                print("no backends; add one with: contenox backend add bedrock --type bedrock --url us-east-1")
+                print("no backends; add one with: `contenox backend add bedrock --type bedrock --url us-east-1`")
                 return
             }
             let defaultProvider = (try? services.config("default-provider")) ?? nil

@@ -38,8 +38,8 @@ struct Serve: AsyncParsableCommand {
         var configuration = JSONRPCServer.Configuration()
         configuration.framing = Framing(rawValue: framing)!
         configuration.maxMessageBytes = maxMessageBytes
-        configuration.version = contenoxVersion
-        configuration.serverNotifications = serverNotifications
+        configuration.dispatch.version = contenoxVersion
+        configuration.dispatch.serverNotifications = serverNotifications
         let server = JSONRPCServer(methods: services.methodTable(), configuration: configuration, logger: logger)
         logger.info("serving on stdio (\(framing) framing), store \(services.storePath)")
         let code = await server.run()

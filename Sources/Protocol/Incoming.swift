@@ -1,3 +1,4 @@
+import Basics
 import JSON
 
 /// A message that is JSON but not a valid JSON-RPC 2.0 message; it is answered with
@@ -63,7 +64,7 @@ public enum Incoming: Sendable, Equatable {
         case nil:
             return invalid(echoedID, "invalid request: missing \"jsonrpc\": \"2.0\"")
         case let other?:
-            return invalid(echoedID, "invalid request: 'jsonrpc' must be \"2.0\", got \(other.jsonString)")
+            return invalid(echoedID, "invalid request: 'jsonrpc' must be \"2.0\", got \(other.jsonString.quoted())")
         }
         if let method = object["method"] {
             guard case .string(let name) = method else {

@@ -3,6 +3,7 @@ import Basics
 import Dispatch
 import Glibc
 import JSON
+import Locking
 import RPCServer
 
 struct Chat: AsyncParsableCommand {
@@ -47,12 +48,11 @@ struct Chat: AsyncParsableCommand {
         }
         let json = self.json
         let chatTask = Task {
-            try await services.chat(request, streaming: true) { method, params in
+            let session = LockedValue<String?>(nil)
+            return try await services.chat(request, streaming: true) { event in
                 if json {
-                    var event: JSONObject = ["type": .string(method == "chat/delta" ? "delta" : "blockStart")]
-                    for (key, value) in params { event[key] = value }
-                    FileDescriptorIO.writeAll(1, JSONValue.object(event).jsonString + "\n")
-                } else if method == "chat/delta", let piece = params["delta"]?["text"]?.stringValue {
+                    if let line = Self.jsonLine(event, sessionID: session) { FileDescriptorIO.writeAll(1, line) }
+                } else if case .text(_, let piece) = event {
                     FileDescriptorIO.writeAll(1, piece)
                 }
             }
@@ -68,7 +68,7 @@ struct Chat: AsyncParsableCommand {
             let result = try await chatTask.value
             if json {
                 var event: JSONObject = ["type": "result"]
-                for (key, value) in result.json.objectValue ?? [:] { event[key] = value }
+                for (key, value) in result.json.objectValue ?? JSONObject() { event[key] = value }
                 print(JSONValue.object(event).jsonString)
             } else {
                 print()
@@ -83,6 +83,32 @@ struct Chat: AsyncParsableCommand {
             printError("cancelled; what arrived is kept in the session, marked incomplete")
             throw ExitCode(130)
         }
+    }
+}
+
+extension Chat {
+    /// One `--json` line for a chat event: `{type: "delta" | "blockStart", sessionId, contentBlockIndex, ...}`,
+    /// the notification's params under a type; nil for events that are not shown.
+    static func jsonLine(_ event: ChatEvent, sessionID: LockedValue<String?>) -> String? {
+        let session = sessionID.withLock { $0 }.map(JSONValue.string) ?? .null
+        let object: JSONValue
+        switch event {
+        case .started(let id):
+            sessionID.withLock { $0 = id }
+            return nil
+        case .blockStart(let index, let start):
+            object = [
+                "type": "blockStart", "sessionId": session, "contentBlockIndex": .int(Int64(index)), "start": start,
+            ]
+        case .text(let index, let text):
+            object = [
+                "type": "delta", "sessionId": session, "contentBlockIndex": .int(Int64(index)),
+                "delta": ["text": .string(text)],
+            ]
+        case .delta(let index, let delta):
+            object = ["type": "delta", "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta]
+        }
+        return object.jsonString + "\n"
     }
 }
 
@@ -120,7 +146,7 @@ struct SessionCommand: AsyncParsableCommand {
             let services = openServices()
             let resolved = try await service { try services.resolveSession(id) }
             if json {
-                print(try await service { try services.sessionJSON(id: resolved) }.jsonString)
+                print(try await service { try services.sessionDetail(id: resolved) }.json.jsonString)
                 return
             }
             let (session, messages) = try await service { try services.session(id: resolved) }

@@ -1,3 +1,4 @@
+import Basics
 import JSON
 
 /// The `error` member of a JSON-RPC response.
@@ -45,7 +46,7 @@ extension ResponseError {
 
     /// `method not found: <method>`.
     public static func methodNotFound(method: String) -> ResponseError {
-        ResponseError(code: .methodNotFound, message: "method not found: \(method)")
+        ResponseError(code: .methodNotFound, message: "method not found: \(method.quoted())")
     }
 
     public static func invalidParams(_ message: String, data: JSONValue? = nil) -> ResponseError {

@@ -105,8 +105,14 @@ struct ByteBuffer: Sendable {
         if readIndex == storage.count { compact() }
     }
 
-    /// Takes `count` readable bytes out.
+    /// Takes `count` readable bytes out (the storage itself when they are all of it: a large frame is not
+    /// copied).
     mutating func read(_ count: Int) -> [UInt8] {
+        if readIndex == 0 && count == storage.count {
+            var whole: [UInt8] = []
+            swap(&whole, &storage)
+            return whole
+        }
         let bytes = Array(storage[readIndex..<readIndex + count])
         consume(count)
         return bytes

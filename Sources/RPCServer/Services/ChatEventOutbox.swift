@@ -3,28 +3,20 @@ import Locking
 
 /// Stands between a stream's events and a client that may read more slowly than Bedrock writes.
 ///
-/// The stream loop `push`es the notifications of each batch of events and never waits; a sender takes
-/// them with `next` and writes them, waiting for the client as long as it must. Adjacent text (and
-/// tool-input) deltas of the same content block that are pending together are merged into one
-/// notification: those of one batch (events that arrived in one network read) always, and later ones
-/// while the sender waits for the client. So a client that falls behind gets fewer, larger `chat/delta`s
-/// instead of the server queueing without bound, and a fast stream costs one notification per read rather
-/// than per token. Deltas that arrive apart reach a client that keeps up one by one, as they were decoded.
-final class NotificationOutbox: Sendable {
-    /// What the stream loop hands over: a content block's start, or a delta of one.
-    enum Note {
-        case blockStart(index: Int, start: JSONValue)
-        /// A delta that is text alone (sent as `delta: {text}`).
-        case text(index: Int, text: String)
-        case delta(index: Int, delta: JSONValue)
-    }
-
+/// The stream loop `push`es the events of each batch and never waits; a sender takes them with `next` and
+/// hands them to the surface, waiting for the client as long as it must. Adjacent text (and tool-input)
+/// deltas of the same content block that are pending together are merged into one event: those of one
+/// batch (events that arrived in one network read) always, and later ones while the sender waits for the
+/// client. So a client that falls behind gets fewer, larger deltas instead of the server queueing without
+/// bound, and a fast stream costs one notification per read rather than per token. Deltas that arrive
+/// apart reach a client that keeps up one by one, as they were decoded.
+final class ChatEventOutbox: Sendable {
     private struct Item {
-        var note: Note
+        var note: ChatEvent
         /// The block a delta belongs to (nil for a block start).
         var index: Int? {
             switch note {
-            case .blockStart: return nil
+            case .started, .blockStart: return nil
             case .text(let index, _), .delta(let index, _): return index
             }
         }
@@ -50,15 +42,9 @@ final class NotificationOutbox: Sendable {
     }
 
     private let state = LockedValue(State())
-    private let sessionID: JSONValue
 
-    /// `sessionID` goes into every notification (null for an ephemeral chat).
-    init(sessionID: JSONValue) {
-        self.sessionID = sessionID
-    }
-
-    /// Queues notifications, merging each delta into a pending one of the same block and kind.
-    func push(_ notes: [Note]) {
+    /// Queues events, merging each delta into a pending one of the same block and kind.
+    func push(_ notes: [ChatEvent]) {
         guard !notes.isEmpty else { return }
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             for note in notes {
@@ -88,8 +74,8 @@ final class NotificationOutbox: Sendable {
         waiter?.resume()
     }
 
-    /// The oldest pending notification, waiting for one; nil when finished and drained.
-    func next() async -> (method: String, params: JSONObject)? {
+    /// The oldest pending event, waiting for one; nil when finished and drained.
+    func next() async -> ChatEvent? {
         while true {
             enum Step {
                 case item(Item)
@@ -124,7 +110,7 @@ final class NotificationOutbox: Sendable {
         }
     }
 
-    private static func mergeKey(_ note: Note) -> (index: Int, kind: DeltaKind, piece: String)? {
+    private static func mergeKey(_ note: ChatEvent) -> (index: Int, kind: DeltaKind, piece: String)? {
         if case .text(let index, let text) = note { return (index, .text, text) }
         guard case .delta(let index, .object(let delta)) = note, delta.count == 1 else { return nil }
         if case .string(let text)? = delta["text"] { return (index, .text, text) }
@@ -134,27 +120,11 @@ final class NotificationOutbox: Sendable {
         return nil
     }
 
-    private func materialise(_ item: Item) -> (method: String, params: JSONObject) {
-        switch item.note {
-        case .blockStart(let index, let start):
-            return (
-                "chat/blockStart",
-                ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "start": start]
-            )
-        case .text(let index, let text):
-            let merged = item.deltas > 1 ? item.merged : text
-            return (
-                "chat/delta",
-                ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "delta": ["text": .string(merged)]]
-            )
-        case .delta(let index, var delta):
-            if item.deltas > 1, let kind = item.kind {
-                switch kind {
-                case .text: delta = ["text": .string(item.merged)]
-                case .toolInput: delta = ["toolUse": ["input": .string(item.merged)]]
-                }
-            }
-            return ("chat/delta", ["sessionId": sessionID, "contentBlockIndex": .int(Int64(index)), "delta": delta])
+    private func materialise(_ item: Item) -> ChatEvent {
+        guard item.deltas > 1, let kind = item.kind, let index = item.index else { return item.note }
+        switch kind {
+        case .text: return .text(index: index, text: item.merged)
+        case .toolInput: return .delta(index: index, delta: ["toolUse": ["input": .string(item.merged)]])
         }
     }
 }

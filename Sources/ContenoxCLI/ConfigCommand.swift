@@ -69,17 +69,12 @@ struct ModelCommand: AsyncParsableCommand {
             let services = openServices()
             let models = try await service { try await services.models(backend: backend, live: live) }
             if json {
-                print(JSONValue.array(models).jsonString)
+                print(JSONValue.array(models.map(\.json)).jsonString)
                 return
             }
-            let rows = models.map { model -> [String] in
-                let flags =
-                    (model["default"]?.boolValue == true ? "*" : " ")
-                    + (model["requiresInferenceProfile"]?.boolValue == true ? "P" : " ")
-                return [
-                    flags, model["id"]?.stringValue ?? "", model["provider"]?.stringValue ?? "",
-                    model["name"]?.stringValue ?? "",
-                ]
+            let rows = models.map { entry -> [String] in
+                let flags = (entry.isDefault ? "*" : " ") + (entry.model.requiresInferenceProfile ? "P" : " ")
+                return [flags, entry.model.id, entry.model.provider, entry.model.name]
             }
             printTable(["", "ID", "PROVIDER", "NAME"], rows)
         }

@@ -8,8 +8,10 @@ import RPCServer
 /// The version reported by `contenox version` and `initialize`.
 let contenoxVersion = "0.1.0"
 
-struct Contenox: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Contenox: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         commandName: "contenox",
         abstract: "Chat with models on Amazon Bedrock from editors, scripts and the shell.",
         discussion: "State lives in $CONTENOX_HOME/contenox.db (default ~/.config/contenox).",
@@ -20,7 +22,7 @@ struct Contenox: AsyncParsableCommand {
 }
 
 /// A failure already explained to the user; exits 1.
-struct Failure: Error {}
+public struct Failure: Error {}
 
 /// Prints `error: ...` and the hint on stderr; every command reports failures through it.
 func report(_ error: ServiceError) -> Failure {
@@ -29,7 +31,7 @@ func report(_ error: ServiceError) -> Failure {
     return Failure()
 }
 
-func printError(_ line: String) {
+public func printError(_ line: String) {
     FileDescriptorIO.writeAll(2, line + "\n")
 }
 
@@ -43,33 +45,6 @@ func service<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as ServiceError {
         throw report(error)
-    }
-}
-
-@main
-enum Main {
-    /// Exit codes: 0 ok, 1 failure, 2 usage.
-    static func main() async {
-        CrashHandler.install(environment: ProcessInfo.processInfo.environment)
-        do {
-            var command = try Contenox.parseAsRoot()
-            if var asyncCommand = command as? AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
-            }
-        } catch is Failure {
-            exit(1)
-        } catch let code as ExitCode {
-            exit(code.rawValue)
-        } catch {
-            let code = Contenox.exitCode(for: error)
-            if code == .success {
-                Contenox.exit(withError: error)
-            }
-            printError(Contenox.fullMessage(for: error))
-            exit(code == .validationFailure ? 2 : code.rawValue)
-        }
     }
 }
 

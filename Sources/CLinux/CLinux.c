@@ -1,32 +1,11 @@
-#ifndef CLINUX_SHIM_H
-#define CLINUX_SHIM_H
-#include <signal.h>
-#include <spawn.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/prctl.h>
-#include <unistd.h>
-
-// Swift's Glibc module is built without _GNU_SOURCE, so it hides glibc's GNU extensions; and prctl is
-// variadic, which Swift cannot call. One wrapper for each call Basics needs.
-
-/// glibc 2.34+; declared in <spawn.h> only under _GNU_SOURCE.
-extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
-
-/// Makes the child close every descriptor from `from` up, as Foundation's Process did.
-static inline int CLinux_spawn_file_actions_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
-    return posix_spawn_file_actions_addclosefrom_np(actions, from);
-}
-
-/// Names the calling thread (what `top -H` and debuggers show); the kernel keeps the first 15 bytes.
-static inline int CLinux_set_thread_name(const char *name) {
-    return prctl(PR_SET_NAME, (unsigned long)name, 0UL, 0UL, 0UL);
-}
+// The C half of CLinux: code that is C by nature (a signal handler must be async-signal-safe, which Swift
+// code cannot promise), compiled once here rather than inlined into every Swift file that imports the header.
+#include "CLinux.h"
 
 /// The crash handler's whole output: one line, built from constants and the signal number only, so that no
 /// memory contents (which may hold credentials) are ever printed. Async-signal-safe: write(2), sigaction and
 /// raise only.
-static void CLinux_crash_handler(int signo) {
+static void crash_handler(int signo) {
     static const char head[] = "contenox: crashed with signal ";
     static const char tail[] =
         "; nothing else is printed (memory may hold credentials). For a backtrace, run it again with "
@@ -47,9 +26,9 @@ static void CLinux_crash_handler(int signo) {
     raise(signo);
 }
 
-/// Replaces the handlers of the signals a crash raises with `CLinux_crash_handler`, on an alternate stack
+/// Replaces the handlers of the signals a crash raises with `crash_handler`, on an alternate stack
 /// so that a stack overflow is reported too. Returns 0, or -1 if a sigaction call failed.
-static inline int CLinux_install_crash_handler(void) {
+int CLinux_install_crash_handler(void) {
     stack_t current;
     if (sigaltstack(NULL, &current) == 0 && (current.ss_flags & SS_DISABLE)) {
         stack_t alternate;
@@ -60,7 +39,7 @@ static inline int CLinux_install_crash_handler(void) {
     }
     struct sigaction action;
     memset(&action, 0, sizeof action);
-    action.sa_handler = CLinux_crash_handler;
+    action.sa_handler = crash_handler;
     action.sa_flags = SA_RESETHAND | SA_ONSTACK;
     sigemptyset(&action.sa_mask);
     static const int signals[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGQUIT};
@@ -71,4 +50,3 @@ static inline int CLinux_install_crash_handler(void) {
     return status;
 }
 
-#endif

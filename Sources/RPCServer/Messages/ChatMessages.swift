@@ -1,0 +1,91 @@
+import Basics
+import Bedrock
+import JSON
+import JSONRPC
+
+extension ChatRequest {
+    /// The params of `chat/stream` and `chat/send`, checked: `{prompt?, content?, sessionId?, model?, backend?,
+    /// system?, inferenceConfig?, toolConfig?, additionalModelRequestFields?, ephemeral?}`.
+    public init(params: Params) throws(ResponseError) {
+        var blocks: [ContentBlock] = []
+        if let prompt = try params.optionalString("prompt") {
+            guard !prompt.trimmingWhitespaceAndNewlines().isEmpty else {
+                throw .invalidParams("invalid params: 'prompt' is blank")
+            }
+            blocks.append(.text(prompt))
+        }
+        for (index, block) in (try params.optionalArray("content") ?? []).enumerated() {
+            do {
+                blocks.append(try ContentBlock(json: block))
+            } catch {
+                throw .invalidParams("invalid params: content[\(index)]: \(error.message)")
+            }
+        }
+        guard !blocks.isEmpty else { throw .invalidParams("invalid params: give 'prompt' or 'content'") }
+        self.init(prompt: nil, content: blocks)
+        sessionID = try params.optionalString("sessionId")
+        model = try params.optionalString("model")
+        backend = try params.optionalString("backend")
+        switch params.value("system") {
+        case nil, .null?: system = nil
+        case .string(let text)?: system = [["text": .string(text)]]
+        case .array(let blocks)?: system = blocks
+        case let other?:
+            throw .invalidParams("invalid params: 'system' must be a string or an array, got \(other.typeName)")
+        }
+        inferenceConfig = try params.optionalObject("inferenceConfig").map(JSONValue.object)
+        toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
+        additionalModelRequestFields = try params.optionalObject("additionalModelRequestFields").map(JSONValue.object)
+        ephemeral = try params.optionalBool("ephemeral") ?? false
+    }
+}
+
+extension ChatResult: ResponseType {}
+
+/// `chat/stream`: a chat turn whose answer streams as `chat/blockStart` and `chat/delta` notifications.
+public struct ChatStreamRequest: RequestType {
+    public typealias Response = ChatResult
+    public static let method = "chat/stream"
+    public var chat: ChatRequest
+    public init(params: Params) throws(ResponseError) { chat = try ChatRequest(params: params) }
+}
+
+/// `chat/send`: the same turn through Converse, answered whole, with no notifications.
+public struct ChatSendRequest: RequestType {
+    public typealias Response = ChatResult
+    public static let method = "chat/send"
+    public var chat: ChatRequest
+    public init(params: Params) throws(ResponseError) { chat = try ChatRequest(params: params) }
+}
+
+/// `chat/blockStart` `{requestId, sessionId, contentBlockIndex, start}`.
+public struct ChatBlockStartNotification: NotificationType {
+    public static let method = "chat/blockStart"
+    public var requestID: JSONValue
+    public var sessionID: String?
+    public var index: Int
+    public var start: JSONValue
+
+    public var params: JSONValue {
+        [
+            "requestId": requestID, "sessionId": sessionID.map(JSONValue.string) ?? .null,
+            "contentBlockIndex": .int(Int64(index)), "start": start,
+        ]
+    }
+}
+
+/// `chat/delta` `{requestId, sessionId, contentBlockIndex, delta}`.
+public struct ChatDeltaNotification: NotificationType {
+    public static let method = "chat/delta"
+    public var requestID: JSONValue
+    public var sessionID: String?
+    public var index: Int
+    public var delta: JSONValue
+
+    public var params: JSONValue {
+        [
+            "requestId": requestID, "sessionId": sessionID.map(JSONValue.string) ?? .null,
+            "contentBlockIndex": .int(Int64(index)), "delta": delta,
+        ]
+    }
+}
