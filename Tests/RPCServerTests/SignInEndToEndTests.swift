@@ -20,8 +20,10 @@ import Testing
             environment = chat.environment.merging(sessions.environment(profile: profile)) { $1 }
         }
 
+        /// A server that logs at the most verbose level, so that a secret in any log line would show.
         func server() async throws -> ServerHarness {
-            let server = try ServerHarness(home: chat.home.store, environment: environment)
+            let server = try ServerHarness(
+                home: chat.home.store, arguments: ["--log-level", "debug"], environment: environment)
             try await server.initialize()
             return server
         }
@@ -76,6 +78,23 @@ import Testing
         #expect(check["result"]?["credentialSource"] == "sso:sso-dev", "\(check)")
         #expect(check["result"]?["credentialExpiration"]?.stringValue?.hasSuffix("Z") == true)
         #expect(check["result"]?["ok"] == true)
+
+        // No token, secret or key of the session reaches the log, the answers or contenox's own files.
+        server.closeInput()
+        _ = try await server.waitForExit()
+        let secrets = [
+            first, refreshed["accessToken"]?.stringValue ?? "?", refreshed["refreshToken"]?.stringValue ?? "?",
+            "secret-\(client)", "refresh-\(sessions.unique)",
+        ]
+        var haystacks = [server.stderr, one.jsonString, two.jsonString, three.jsonString, check.jsonString]
+        for name in ["contenox.db", "contenox.db-wal", "contenox.db-shm"] {
+            if let data = FileManager.default.contents(atPath: fixture.chat.home.store + "/" + name) {
+                haystacks.append(String(decoding: data, as: UTF8.self))
+            }
+        }
+        for secret in secrets {
+            #expect(!haystacks.contains { $0.contains(secret) }, "\(secret) leaked")
+        }
     }
 
     @Test func loginSessionOfThreeTurnsRefreshesEachTime() async throws {
