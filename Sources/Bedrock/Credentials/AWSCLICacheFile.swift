@@ -66,6 +66,12 @@ enum AWSCLICacheFile {
         return parseAWSDate(text)
     }
 
+    /// The `expiresAt` for an answer's `expiresIn` seconds from `now`, the count held to 0...1 year so that
+    /// a wild answer cannot make a date the formatter chokes on.
+    static func expiresAt(in seconds: Int64, from now: Date) -> String {
+        timestamp(now.addingTimeInterval(Double(min(max(seconds, 0), 366 * 86400))))
+    }
+
     /// "2026-12-05T22:40:00Z": seconds, UTC, as `strftime('%Y-%m-%dT%H:%M:%SZ')` writes it.
     static func timestamp(_ date: Date) -> String {
         Date(timeIntervalSince1970: date.timeIntervalSince1970.rounded(.down)).formatted(Date.ISO8601FormatStyle())

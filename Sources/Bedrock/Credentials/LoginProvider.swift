@@ -8,7 +8,7 @@ import JSON
 /// of their expiry they are refreshed at the sign-in service's token endpoint with the cached refresh token
 /// and a DPoP proof signed with the cached P-256 key; the file is re-read first (another process may have
 /// refreshed it) and written back as the AWS CLI writes it.
-struct LoginProvider {
+package struct LoginProvider {
     let profile: String
     let sessionName: String
     /// Where the sign-in endpoint is: AWS_DEFAULT_REGION, else the profile's region (botocore's order), else
@@ -107,23 +107,30 @@ struct LoginProvider {
             body: body.serialized(), connectTimeout: 5, idleTimeout: 10, caBundle: environment["AWS_CA_BUNDLE"])
         let response = try await CredentialHTTP.send(request, what: "Sign-in CreateOAuth2Token")
         guard response.status == 200 else { throw refreshError(response) }
-        guard let answer = try? JSONValue.parse(response.body), let access = answer["accessToken"],
-            let expiresIn = answer["expiresIn"]?.intValue, let refreshToken = answer["refreshToken"]?.stringValue,
-            access["accessKeyId"]?.stringValue != nil, access["secretAccessKey"]?.stringValue != nil
-        else {
+        guard let updated = Self.refreshedEntry(token, answer: response.body, now: now) else {
             throw failure("LoginRefreshFailed", "could not be refreshed: the sign-in service answered without keys")
         }
-        // botocore's token.update: the two fields replaced in place, every other one kept as it was.
+        try AWSCLICacheFile.write(updated, to: path)
+        return try keys(updated, path: path)
+    }
+
+    /// The cache entry after a refresh, as botocore's `token.update` makes it: `accessToken` (the new keys,
+    /// the old accountId, expiresAt from expiresIn) and `refreshToken` replaced in place, every other field
+    /// kept. Nil when the answer lacks keys, expiresIn or a refresh token. Separate so that it can be fuzzed.
+    package static func refreshedEntry(_ token: JSONObject, answer body: [UInt8], now: Date) -> JSONObject? {
+        guard let answer = try? JSONValue.parse(body), let access = answer["accessToken"],
+            let expiresIn = answer["expiresIn"]?.intValue, let refreshToken = answer["refreshToken"]?.stringValue,
+            nonEmpty(access["accessKeyId"]?.stringValue) != nil, nonEmpty(access["secretAccessKey"]?.stringValue) != nil
+        else { return nil }
         var updated = token
         updated["accessToken"] = [
             "accessKeyId": access["accessKeyId"] ?? .null, "secretAccessKey": access["secretAccessKey"] ?? .null,
             "sessionToken": access["sessionToken"] ?? .null,
             "accountId": token["accessToken"]?["accountId"] ?? .null,
-            "expiresAt": .string(AWSCLICacheFile.timestamp(now.addingTimeInterval(Double(expiresIn)))),
+            "expiresAt": .string(AWSCLICacheFile.expiresAt(in: expiresIn, from: now)),
         ]
         updated["refreshToken"] = .string(refreshToken)
-        try AWSCLICacheFile.write(updated, to: path)
-        return try keys(updated, path: path)
+        return updated
     }
 
     /// The error kinds botocore tells apart, from `AccessDeniedException`'s `error` field.

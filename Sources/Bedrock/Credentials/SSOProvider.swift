@@ -11,7 +11,7 @@ import JSON
 /// (named after the start URL; its token is never refreshed). Only the token cache file is written, as
 /// the AWS CLI writes it; role credentials stay in memory (the chain caches them until shortly before
 /// they expire).
-struct SSOProvider {
+package struct SSOProvider {
     let profile: String
     let startURL: String
     let ssoRegion: String
@@ -173,7 +173,7 @@ struct SSOProvider {
         else { return .failure(.own("SSOTokenExpired", "SSO OIDC CreateToken answered without a token")) }
         var fresh: JSONObject = [
             "startUrl": .string(startURL), "region": .string(ssoRegion), "accessToken": .string(accessToken),
-            "expiresAt": .string(AWSCLICacheFile.timestamp(now.addingTimeInterval(Double(expiresIn)))),
+            "expiresAt": .string(AWSCLICacheFile.expiresAt(in: expiresIn, from: now)),
             "clientId": .string(clientID), "clientSecret": .string(clientSecret),
             "registrationExpiresAt": .string(registrationExpiresAt),
         ]
@@ -211,7 +211,15 @@ struct SSOProvider {
             }
             throw error
         }
-        let role = (try? JSONValue.parse(response.body))?["roleCredentials"]
+        return try Self.roleCredentials(fromAnswer: response.body, what: what)
+    }
+
+    /// The keys in a GetRoleCredentials answer: `roleCredentials` with `expiration` in milliseconds since
+    /// 1970. Separate from the call so that it can be fuzzed.
+    package static func roleCredentials(fromAnswer body: [UInt8], what: String) throws(BedrockError)
+        -> AWSCredentials
+    {
+        let role = (try? JSONValue.parse(body))?["roleCredentials"]
         guard let accessKey = nonEmpty(role?["accessKeyId"]?.stringValue),
             let secret = nonEmpty(role?["secretAccessKey"]?.stringValue)
         else {
