@@ -2,7 +2,8 @@
 # Builds the libFuzzer target (Fuzz/FuzzParsers) with AddressSanitizer and runs it from Fuzz/Corpus on each
 # parser family in turn, SECONDS (default 5) each: lsp and ndjson framing, json, jsonrpc decoding, the
 # eventstream decoder, the awsconfig/credentials files, the credential JSON documents (credentials:
-# credential_process, apiKeyEnv, container/IMDS) and sts answers. Each family gets its own run
+# credential_process, apiKeyEnv, container/IMDS), sts answers and signin (the IAM Identity Center portal's and
+# the sign-in service's answers). Each family gets its own run
 # (CONTENOX_FUZZ_FAMILY), so the easy ones cannot take the time of the others.
 # Usage: scripts/fuzz.sh [SECONDS] [FAMILY...]    CI: 5 s per family; by hand, e.g. scripts/fuzz.sh 1800 awsconfig
 set -euo pipefail
@@ -11,7 +12,7 @@ seconds=${1:-5}
 shift || true
 families=("$@")
 if [ ${#families[@]} -eq 0 ]; then
-    families=(lsp ndjson json jsonrpc eventstream awsconfig credentials sts)
+    families=(lsp ndjson json jsonrpc eventstream awsconfig credentials sts signin)
 fi
 swift build -c release --product FuzzParsers -Xswiftc -DFUZZING -Xswiftc -sanitize=fuzzer,address \
     --scratch-path .build-fuzz

@@ -60,7 +60,7 @@ import JSONRPC
 /// The parser families. The first input byte picks one (`byte % count`), so a saved input replays
 /// through the same parser whichever run found it; new families go at the end to keep that true.
 enum Family: String, CaseIterable {
-    case lsp, ndjson, json, jsonrpc, eventstream, awsconfig, credentials, sts
+    case lsp, ndjson, json, jsonrpc, eventstream, awsconfig, credentials, sts, signin
 
     static func of(_ byte: UInt8) -> Family { allCases[Int(byte) % allCases.count] }
 
@@ -103,6 +103,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     case .awsconfig: awsConfigFiles(Array(input))
     case .credentials: credentialDocument(Array(input))
     case .sts: stsAnswer(Array(input))
+    case .signin: signInAnswer(Array(input))
     }
     return 0
 }

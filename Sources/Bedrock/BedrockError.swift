@@ -217,6 +217,32 @@ extension BedrockError {
         "CredentialsInvalid": .init(
             kind: .credentialsInvalid,
             retryable: false, hint: "Fix the credential source named in the message"),
+        // A sign-in session (IAM Identity Center, `aws login`) to start again: credentials are not there.
+        "SSOTokenNotFound": .init(
+            kind: .credentialsNotFound,
+            retryable: false, hint: "Sign in with `aws sso login --profile <profile>`, then try again"),
+        "SSOTokenExpired": .init(
+            kind: .credentialsNotFound,
+            retryable: false, hint: "The IAM Identity Center session has ended: `aws sso login --profile <profile>`"),
+        "LoginNotFound": .init(
+            kind: .credentialsNotFound, retryable: false,
+            hint: "Sign in with `aws login --profile <profile>`, then try again"),
+        "LoginExpired": .init(
+            kind: .credentialsNotFound,
+            retryable: false, hint: "The `aws login` session has ended: `aws login --profile <profile>`"),
+        "LoginCredentialsChanged": .init(
+            kind: .credentialsNotFound,
+            retryable: false,
+            hint: "The user's credentials changed since `aws login`: sign in again with `aws login --profile <profile>`"
+        ),
+        "LoginInsufficientPermissions": .init(
+            kind: .credentialsInvalid,
+            retryable: false,
+            hint: "The signed-in identity needs permission for signin:CreateOAuth2Token; then "
+                + "`aws login --profile <profile>`"),
+        "LoginRefreshFailed": .init(
+            kind: .credentialsInvalid,
+            retryable: false, hint: "Retry; if it persists, sign in again with `aws login --profile <profile>`"),
     ]
 
     private static let byNormalizedName: [String: CatalogEntry] = {

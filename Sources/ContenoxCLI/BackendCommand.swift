@@ -1,4 +1,6 @@
 import ArgumentParser
+import Basics
+import FoundationEssentials
 import JSON
 import RPCServer
 
@@ -102,6 +104,10 @@ struct BackendCommand: AsyncParsableCommand {
                 print("backend:     \(backend.name) (\(backend.url))")
                 print("region:      \(check.region ?? "(none)")")
                 print("credentials: \(check.credentialSource ?? "(none found)")")
+                if let expiration = check.credentialExpiration {
+                    let minutes = Int(expiration.timeIntervalSinceNow / 60)
+                    print("expires:     \(expiration.iso8601WithMilliseconds) (in \(minutes) min)")
+                }
                 print("status:      \(check.ok ? "ok" : "problems found")")
                 for problem in check.problems {
                     print("- \(problem.type): \(problem.message)")

@@ -29,6 +29,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from signin_fakes import SigninFakesMixin, SigninFakesState
+
 # --- identities -----------------------------------------------------------------------------------
 
 STATIC_KEYS = {
@@ -154,16 +156,17 @@ class State:
         self.once_keys = set()
         self.stats = {"requests": 0, "streamsStarted": 0, "streamsCompleted": 0, "clientDisconnects": 0, "active": 0}
         self.requests = []
+        self.fakes = SigninFakesState()
 
     def bump(self, key, delta=1):
         with self.lock:
             self.stats[key] += delta
 
-    def issue(self):
+    def issue(self, ttl=None):
         access = "ASIA" + "".join(random.choices(string.ascii_uppercase + string.digits, k=16))
         secret = "".join(random.choices(string.ascii_letters + string.digits + "/+", k=40))
         token = "standin-issued-" + uuid.uuid4().hex
-        expiry = datetime.now(timezone.utc) + timedelta(seconds=self.temp_ttl)
+        expiry = datetime.now(timezone.utc) + timedelta(seconds=self.temp_ttl if ttl is None else ttl)
         with self.lock:
             self.issued[access] = (secret, token, expiry)
         return access, secret, token, expiry
@@ -185,7 +188,7 @@ class State:
 
 # --- request handling ------------------------------------------------------------------------------
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     # TCP_NODELAY: without it a small event written while the previous one is unacknowledged waits for the
     # client's delayed ACK (up to 40 ms on Linux), which swamps the benchmark's added-latency measurement.
@@ -274,6 +277,14 @@ class Handler(BaseHTTPRequestHandler):
                     for key in self.state.stats:
                         self.state.stats[key] = 0 if key != "active" else self.state.stats[key]
                 return self.send_json(200, {})
+            if path == "/_standin/counts" or path.startswith("/_standin/sso/") or path.startswith("/_standin/login/"):
+                return self.fakes_control(path)
+            if path == "/federation/credentials" and self.command == "GET":
+                return self.sso_portal()
+            if path == "/token" and self.command == "POST":
+                return self.sso_oidc_token(body)
+            if path == "/v1/token" and self.command == "POST":
+                return self.signin_token(body)
             if path.startswith("/latest/"):
                 return self.imds(path)
             if path == "/container/credentials":

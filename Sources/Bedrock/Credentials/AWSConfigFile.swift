@@ -93,6 +93,11 @@ package struct AWSConfigFile: Sendable, Equatable {
 package struct AWSSharedProfiles: Sendable {
     /// Profile name to settings; credentials-file values win over config-file ones.
     package var profiles: [String: [String: String]]
+    /// `[sso-session NAME]` sections of the config file: NAME to settings.
+    package var ssoSessions: [String: [String: String]]
+    /// The credentials file's own sections (botocore reads its keys before `aws login` and
+    /// `credential_process`, and the config file's after them).
+    package var credentialsFileProfiles: [String: [String: String]]
     var configPath: String
     var credentialsPath: String
 
@@ -122,8 +127,15 @@ package struct AWSSharedProfiles: Sendable {
         config: AWSConfigFile, credentials: AWSConfigFile, configPath: String = "", credentialsPath: String = ""
     ) {
         var profiles: [String: [String: String]] = [:]
+        var ssoSessions: [String: [String: String]] = [:]
         for name in config.order {
             guard let settings = config.sections[name] else { continue }
+            if name.hasPrefix("sso-session ") || name.hasPrefix("sso-session\t") {
+                ssoSessions[name.dropFirst("sso-session".count).trimmingWhitespace(), default: [:]].merge(settings) {
+                    $1
+                }
+                continue
+            }
             // [default] and [profile default] both name "default"; [profile X] names X; other sections
             // ([services x], [sso-session x], ...) are not profiles. A plain [X] in config is ignored, as the CLI does.
             let profile: String
@@ -140,6 +152,8 @@ package struct AWSSharedProfiles: Sendable {
             profiles[name, default: [:]].merge(settings) { _, new in new }
         }
         self.profiles = profiles
+        self.ssoSessions = ssoSessions
+        self.credentialsFileProfiles = credentials.sections
         self.configPath = configPath
         self.credentialsPath = credentialsPath
     }

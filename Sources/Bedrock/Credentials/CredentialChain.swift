@@ -38,8 +38,9 @@ public struct ResolvedCredentials: Sendable, Equatable, CustomStringConvertible 
 /// 2. `AWS_BEARER_TOKEN_BEDROCK` (a Bedrock API key),
 /// 3. `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` / `AWS_SESSION_TOKEN`,
 /// 4. web identity (`AWS_WEB_IDENTITY_TOKEN_FILE` + `AWS_ROLE_ARN`, STS AssumeRoleWithWebIdentity),
-/// 5. the shared files' profile: `role_arn` + `source_profile` (STS AssumeRole), `credential_process`,
-///    static keys,
+/// 5. the shared files' profile: `role_arn` + `source_profile` (STS AssumeRole), IAM Identity Center
+///    (`sso_session` or `sso_start_url`), the credentials file's keys, `aws login` (`login_session`),
+///    `credential_process`, the config file's keys,
 /// 6. container credentials (ECS/EKS), 7. EC2 instance metadata (IMDSv2).
 ///
 /// Temporary credentials are cached and refreshed `refreshMargin` seconds before they expire; concurrent

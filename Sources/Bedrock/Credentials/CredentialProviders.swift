@@ -174,18 +174,24 @@ package struct CredentialProviders: Sendable {
                 externalID: nonEmpty(settings["external_id"]), credentials: sourceCredentials)
             return ResolvedCredentials(auth: .sigV4(assumed), source: "assume-role:\(name)")
         }
+        // botocore's order after role_arn: SSO, the credentials file's keys, `aws login`, credential_process,
+        // the config file's keys.
+        if let sso = try SSOProvider(profile: name, files: files, environment: environment) {
+            return try await sso.credentials()
+        }
+        if let fromCredentialsFile = files.credentialsFileProfiles[name],
+            let found = try staticKeys(fromCredentialsFile, profile: name)
+        {
+            return found
+        }
+        if let login = LoginProvider(profile: name, files: files, region: region, environment: environment) {
+            return try await login.credentials()
+        }
         if let command = nonEmpty(settings["credential_process"]) {
             let credentials = try await CredentialProcess.run(command, profile: name, environment: environment)
             return ResolvedCredentials(auth: .sigV4(credentials), source: "credential-process:\(name)")
         }
-        if let found = try staticKeys(settings, profile: name) { return found }
-        if settings["sso_start_url"] != nil || settings["sso_session"] != nil {
-            throw BedrockError.own(
-                "CredentialsNotFound", "Profile '\(name)' uses IAM Identity Center (SSO), which contenox does not read",
-                hint: "Add `credential_process = aws configure export-credentials --profile \(name) --format process` "
-                    + "to a profile and use that one (run `aws sso login --profile \(name)` first)")
-        }
-        return nil
+        return try staticKeys(settings, profile: name)
     }
 
     private func staticKeys(_ settings: [String: String], profile: String) throws(BedrockError) -> ResolvedCredentials?

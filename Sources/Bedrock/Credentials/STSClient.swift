@@ -9,11 +9,10 @@ package struct STSClient: Sendable {
     var region: String
 
     private var endpoint: String {
-        var url =
-            nonEmpty(environment["AWS_ENDPOINT_URL_STS"]) ?? nonEmpty(environment["AWS_ENDPOINT_URL"])
-            ?? "https://sts.\(region).\(region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com")"
-        while url.hasSuffix("/") { url.removeLast() }
-        return url
+        CredentialHTTP.endpoint(
+            service: "STS",
+            default: "https://sts.\(region).\(region.hasPrefix("cn-") ? "amazonaws.com.cn" : "amazonaws.com")",
+            environment: environment)
     }
 
     /// Unsigned: the web identity token is the proof.
@@ -59,14 +58,7 @@ package struct STSClient: Sendable {
         let request = HTTPRequest(
             method: "POST", url: base + "/", headers: headers, body: body, connectTimeout: 5, idleTimeout: 10,
             caBundle: environment["AWS_CA_BUNDLE"])
-        let response: HTTPResponse
-        do {
-            response = try await HTTPTransport.send(request, maxBodyBytes: 1 << 20)
-        } catch {
-            var e = error
-            e.message = "STS \(what): \(error.message)"
-            throw e
-        }
+        let response = try await CredentialHTTP.send(request, what: "STS \(what)")
         return try Self.credentials(
             fromAnswer: response.status, body: response.body, requestID: response.requestID, what: what)
     }

@@ -1,3 +1,5 @@
+import Basics
+import FoundationEssentials
 import JSON
 
 /// The outcome of `BedrockClient.check()`: `backend/check`'s result without the backend.
@@ -18,15 +20,20 @@ public struct BackendCheck: Sendable, Equatable {
 
     public var region: String?
     public var credentialSource: String?
+    /// When the credentials found stop working (temporary ones: SSO, `aws login`, STS, ...); nil for keys
+    /// that do not expire or when none were found.
+    public var credentialExpiration: Date?
     public var ok: Bool
     public var problems: [Problem]
 
-    /// `{region, credentialSource, ok, problems}` (region and credentialSource null when unknown).
+    /// `{region, credentialSource, credentialExpiration, ok, problems}` (region, credentialSource and
+    /// credentialExpiration null when unknown; the expiration as ISO 8601 in UTC).
     public var json: JSONValue {
         [
             "region": region.map(JSONValue.string) ?? .null,
-            "credentialSource": credentialSource.map(JSONValue.string) ?? .null, "ok": .bool(ok),
-            "problems": .array(problems.map(\.json)),
+            "credentialSource": credentialSource.map(JSONValue.string) ?? .null,
+            "credentialExpiration": credentialExpiration.map { .string($0.iso8601WithMilliseconds) } ?? .null,
+            "ok": .bool(ok), "problems": .array(problems.map(\.json)),
         ]
     }
 }
@@ -116,7 +123,9 @@ extension BedrockClient {
             return result
         }
         do {
-            result.credentialSource = try await resolveCredentials().source
+            let credentials = try await resolveCredentials()
+            result.credentialSource = credentials.source
+            result.credentialExpiration = credentials.expiration
         } catch {
             result.problems.append(.init(error))
             return result
