@@ -232,9 +232,11 @@ import Testing
     @Test func stallBeyondIdleTimeoutIsTimeout() async throws {
         let standIn = try StandIn.start()
         defer { standIn.stop() }
-        let client = StandInSupport.client(standIn, options: StandInSupport.options(idleTimeout: 0.5))
-        // A fresh stand-in's first answer waits for its signature checker to load, which can take longer
-        // than this idle timeout; and the timeout bounds the silence of a whole request, retries included.
+        // The timeout bounds the silence of a whole request, retries included, so it must outlast a loaded
+        // stand-in's first delta (it did not when a retry hid it); a fresh stand-in's first answer also waits
+        // for its signature checker to load.
+        let client = StandInSupport.client(
+            standIn, options: StandInSupport.options(idleTimeout: TestScale.seconds(3)))
         _ = await StandInSupport.collect(client.converseStream(StandInSupport.request("warm up")))
         let start = ContinuousClock.now
         let streamed = await StandInSupport.collect(
