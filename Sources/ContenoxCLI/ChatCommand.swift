@@ -1,5 +1,6 @@
 import ArgumentParser
 import Basics
+import Bedrock
 import Dispatch
 import Glibc
 import JSON
@@ -54,6 +55,8 @@ struct Chat: AsyncParsableCommand {
                     if let line = Self.jsonLine(event, sessionID: session) { FileDescriptorIO.writeAll(1, line) }
                 } else if case .text(_, let piece) = event {
                     FileDescriptorIO.writeAll(1, piece)
+                } else if case .retrying(let notice) = event {
+                    printError(Self.retryLine(notice))
                 }
             }
         }
@@ -87,6 +90,13 @@ struct Chat: AsyncParsableCommand {
 }
 
 extension Chat {
+    /// The one line a retry prints on stderr, so a person sees why the answer waits.
+    static func retryLine(_ notice: RetryNotice) -> String {
+        let seconds = (Double(notice.delayMilliseconds) / 1000).decimalText(maxFractionDigits: 1)
+        return "contenox: \(notice.reason); retrying in \(seconds) s "
+            + "(attempt \(notice.attempt) of \(notice.maxAttempts))"
+    }
+
     /// One `--json` line for a chat event: `{type: "delta" | "blockStart", sessionId, contentBlockIndex, ...}`,
     /// the notification's params under a type; nil for events that are not shown.
     static func jsonLine(_ event: ChatEvent, sessionID: LockedValue<String?>) -> String? {
@@ -107,6 +117,9 @@ extension Chat {
             ]
         case .delta(let index, let delta):
             object = ["type": "delta", "sessionId": session, "contentBlockIndex": .int(Int64(index)), "delta": delta]
+        case .retrying(let notice):
+            printError(retryLine(notice))
+            return nil
         }
         return object.jsonString + "\n"
     }

@@ -335,6 +335,32 @@ import Testing
         #expect(Self.text(of: try await fresh.collector.response(id: 2)["result"]) == "Echo: resumed")
     }
 
+    /// A throttled attempt is retried, and the client hears of it while it waits (issue 15: retries made
+    /// visible): a `chat/status` before the answer's deltas, and one line on the CLI's stderr.
+    @Test func aRetryIsAnnouncedWhileItWaits() async throws {
+        let fixture = try Fixture()
+        let server = try await fixture.server()
+        let key = UUID().uuidString
+        server.writer.request(
+            1, "chat/stream", ["prompt": .string("slowly @@throttle-once=\(key)"), "ephemeral": true])
+        let answer = try await server.collector.response(id: 1)
+        #expect(Self.text(of: answer["result"]) == "Echo: slowly")
+        let status = server.collector.messages.filter { $0["method"] == "chat/status" }
+        #expect(status.count == 1, "\(server.collector.messages)")
+        let params = status.first?["params"]
+        #expect(params?["requestId"] == 1 && params?["state"] == "retrying" && params?["attempt"] == 2)
+        #expect(params?["reason"] == "ThrottlingException" && params?["maxAttempts"] == 3)
+        #expect((params?["delayMs"]?.intValue ?? -1) >= 0)
+
+        let cli = try runContenox(
+            ["chat", "--ephemeral", "again @@throttle-once=\(UUID().uuidString)"], home: fixture.home.store,
+            environment: fixture.environment)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(cli.stdout.contains("Echo: again"))
+        let lines = cli.stderr.split(separator: "\n").filter { $0.contains("retrying") }
+        #expect(lines.count == 1 && lines.first?.contains("ThrottlingException") == true, "\(cli.stderr)")
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

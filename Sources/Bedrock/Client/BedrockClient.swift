@@ -79,14 +79,17 @@ public final class BedrockClient: Sendable {
 
     // MARK: Converse
 
-    public func converse(_ request: ConverseRequest) async throws(BedrockError) -> ConverseResponse {
+    /// `onRetry` hears of each retry before its wait (see `RetryNotice`).
+    public func converse(
+        _ request: ConverseRequest, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
+    ) async throws(BedrockError) -> ConverseResponse {
         let endpoint = try endpoint()
         let region = try region()
         let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse"
         let body = request.bodyJSON.serialized()
         let response = try await send(
             method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
-            region: region, modelID: request.modelID)
+            region: region, modelID: request.modelID, onRetry: onRetry)
         let json: JSONValue
         do {
             json = try JSONValue.parse(response.body)
@@ -101,14 +104,18 @@ public final class BedrockClient: Sendable {
 
     /// Events as they are decoded (see `ConverseEventStream`). Cancelling the consuming Task (or dropping the
     /// stream) aborts the HTTP transfer within milliseconds. Errors thrown are BedrockError. A failure before
-    /// the first event is retried like any request; after it, the error ends the stream.
-    public func converseStream(_ request: ConverseRequest) -> ConverseEventStream {
+    /// the first event is retried like any request (`onRetry` hears of each retry before its wait); after it,
+    /// the error ends the stream.
+    public func converseStream(
+        _ request: ConverseRequest, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
+    ) -> ConverseEventStream {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: EventBatch.self)
         let control = TokenHolder()
         let flow = StreamFlow(control: control)
         let task = Task { [self] in
             do throws(BedrockError) {
-                try await runStream(request, continuation: continuation, control: control, flow: flow)
+                try await runStream(
+                    request, continuation: continuation, control: control, flow: flow, onRetry: onRetry)
                 continuation.finish()
             } catch {
                 continuation.finish(throwing: error)
@@ -125,14 +132,14 @@ public final class BedrockClient: Sendable {
 
     private func runStream(
         _ request: ConverseRequest, continuation: AsyncThrowingStream<EventBatch, any Error>.Continuation,
-        control: TokenHolder, flow: StreamFlow
+        control: TokenHolder, flow: StreamFlow, onRetry: (@Sendable (RetryNotice) -> Void)?
     ) async throws(BedrockError) {
         let endpoint = try endpoint()
         let region = try region()
         let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse-stream"
         let body = request.bodyJSON.serialized()
         let names = request.toolNames
-        try await withRetries { credentials, limits async -> Attempt<Void> in
+        try await withRetries(onRetry: onRetry) { credentials, limits async -> Attempt<Void> in
             if control.isCancelled { return .failed(.cancelled(), heard: false, retryable: false) }
             let httpRequest = signedRequest(
                 method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
@@ -179,6 +186,7 @@ public final class BedrockClient: Sendable {
     /// sent anything (or since the start) counts across attempts and the waits between them, so a silent
     /// endpoint fails the request with Timeout after `idleTimeout` seconds however many attempts remain.
     func withRetries<Value>(
+        onRetry: (@Sendable (RetryNotice) -> Void)? = nil,
         _ attempt: (ResolvedCredentials, AttemptLimits) async -> Attempt<Value>
     ) async throws(BedrockError) -> Value {
         var quietSince = ContinuousClock.now
@@ -204,7 +212,12 @@ public final class BedrockClient: Sendable {
             guard retryable, number < options.maxAttempts else { throw error }
             let left = options.idleTimeout - Self.seconds(since: quietSince)
             guard left > 0 else { throw error }
-            try await backoff(attempt: number, atMost: left)
+            let delay = backoffDelay(attempt: number, atMost: left)
+            onRetry?(
+                RetryNotice(
+                    attempt: number + 1, maxAttempts: options.maxAttempts, delayMilliseconds: Int(delay * 1000),
+                    reason: error.type, message: error.message))
+            try await sleep(seconds: delay)
             guard options.idleTimeout - Self.seconds(since: quietSince) > 0 else { throw error }
             number += 1
         }
@@ -213,9 +226,9 @@ public final class BedrockClient: Sendable {
     /// Sends a signed request with the standard retry mode; returns a 2xx response or throws.
     func send(
         method: String, baseURL: String, host: String, path: String, query: String, body: [UInt8], region: String,
-        modelID: String?
+        modelID: String?, onRetry: (@Sendable (RetryNotice) -> Void)? = nil
     ) async throws(BedrockError) -> HTTPResponse {
-        try await withRetries { credentials, limits async -> Attempt<HTTPResponse> in
+        try await withRetries(onRetry: onRetry) { credentials, limits async -> Attempt<HTTPResponse> in
             let request = signedRequest(
                 method: method, baseURL: baseURL, host: host, path: path, query: query, body: body,
                 credentials: credentials, region: region, limits: limits)
@@ -240,11 +253,14 @@ public final class BedrockClient: Sendable {
     }
 
     /// Full jitter: random(0..<1) * min(base * 2^(attempt-1), max) seconds, and never past `atMost`.
-    private func backoff(attempt: Int, atMost: Double) async throws(BedrockError) {
+    private func backoffDelay(attempt: Int, atMost: Double) -> Double {
         let ceiling = min(options.retryBaseDelay * pow(2, Double(attempt - 1)), options.retryMaxDelay)
-        let delay = min(Double.random(in: 0..<1) * ceiling, atMost)
+        return min(Double.random(in: 0..<1) * ceiling, atMost)
+    }
+
+    private func sleep(seconds: Double) async throws(BedrockError) {
         do {
-            try await Task.sleep(for: .seconds(delay))
+            try await Task.sleep(for: .seconds(seconds))
         } catch {
             throw .cancelled()
         }
@@ -272,6 +288,17 @@ public final class BedrockClient: Sendable {
             idleTimeout: limits?.idleTimeout ?? options.idleTimeout,
             caBundle: nonEmpty(environment["AWS_CA_BUNDLE"]))
     }
+}
+
+/// A failed attempt that will be tried again: which attempt comes next, after how long, and why.
+public struct RetryNotice: Sendable, Equatable {
+    /// The attempt about to be made (2 for the first retry).
+    public var attempt: Int
+    public var maxAttempts: Int
+    public var delayMilliseconds: Int
+    /// The failure's type (`ThrottlingException`, `ConnectionFailed`, ...).
+    public var reason: String
+    public var message: String
 }
 
 enum StreamOutcome: Sendable {

@@ -4,7 +4,9 @@ import JSONRPC
 import Locking
 
 /// The notifications `chat/stream` sends while it runs.
-public let serverNotifications = [ChatBlockStartNotification.method, ChatDeltaNotification.method]
+public let serverNotifications = [
+    ChatBlockStartNotification.method, ChatDeltaNotification.method, ChatStatusNotification.method,
+]
 
 extension Services {
     /// Every method of the contract, bound to this service layer: each decodes its typed params, calls the
@@ -96,6 +98,10 @@ extension Services {
                                 ChatDeltaNotification(
                                     requestID: context.id, sessionID: session.withLock { $0 }, index: index,
                                     delta: delta))
+                        case .retrying(let notice):
+                            await context.notify(
+                                ChatStatusNotification(
+                                    requestID: context.id, sessionID: session.withLock { $0 }, retry: notice))
                         }
                     }
                 }

@@ -89,3 +89,21 @@ public struct ChatDeltaNotification: NotificationType {
         ]
     }
 }
+
+/// `chat/status` `{requestId, sessionId, state: "retrying", attempt, maxAttempts, delayMs, reason, message}`:
+/// the chat waits to try again.
+public struct ChatStatusNotification: NotificationType {
+    public static let method = "chat/status"
+    public var requestID: JSONValue
+    public var sessionID: String?
+    public var retry: RetryNotice
+
+    public var params: JSONValue {
+        [
+            "requestId": requestID, "sessionId": sessionID.map(JSONValue.string) ?? .null, "state": "retrying",
+            "attempt": .int(Int64(retry.attempt)), "maxAttempts": .int(Int64(retry.maxAttempts)),
+            "delayMs": .int(Int64(retry.delayMilliseconds)), "reason": .string(retry.reason),
+            "message": .string(retry.message),
+        ]
+    }
+}

@@ -1,3 +1,4 @@
+import Bedrock
 import JSON
 
 /// What a chat turn reports while it runs, in order, before its result. Each surface shows these its own
@@ -11,4 +12,7 @@ public enum ChatEvent: Sendable, Equatable {
     case text(index: Int, text: String)
     /// Any other Converse ContentBlockDelta: `{toolUse: {input}}`, `{reasoningContent: ...}`, `{citation}`.
     case delta(index: Int, delta: JSONValue)
+    /// An attempt failed and another follows after a wait (throttling, a 5xx, a broken connection before
+    /// the first event): so that a person sees why nothing arrives.
+    case retrying(RetryNotice)
 }

@@ -16,7 +16,7 @@ final class ChatEventOutbox: Sendable {
         /// The block a delta belongs to (nil for a block start).
         var index: Int? {
             switch note {
-            case .started, .blockStart: return nil
+            case .started, .blockStart, .retrying: return nil
             case .text(let index, _), .delta(let index, _): return index
             }
         }

@@ -222,7 +222,8 @@ extension Services {
         }()
         do {
             var notes: [ChatEvent] = []
-            for try await batch in client.converseStream(converse).batches {
+            let retries = client.converseStream(converse) { notice in outbox.push([.retrying(notice)]) }
+            for try await batch in retries.batches {
                 for event in batch {
                     assembler.apply(event)
                     switch event {
