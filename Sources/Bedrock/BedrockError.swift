@@ -74,6 +74,10 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
         var hint = entry.hint
         if entry.kind == .validation, message.lowercased().contains("on-demand throughput") {
             hint = BedrockError.inferenceProfileHint(modelID: modelID, region: region)
+        } else if entry.kind == .validation, message.lowercased().contains("support counting tokens") {
+            hint =
+                "This model has no CountTokens API: count with the base id of a model that has it (Anthropic "
+                + "Claude models), or read the inputTokens a chat reports in its usage."
         } else if entry.kind == .validation, message.lowercased().contains("model identifier is invalid") {
             hint = "Check the model id (list the ids this account can use with `contenox model list --live`)."
         }

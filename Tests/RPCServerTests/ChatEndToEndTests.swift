@@ -361,6 +361,44 @@ import Testing
         #expect(lines.count == 1 && lines.first?.contains("ThrottlingException") == true, "\(cli.stderr)")
     }
 
+    /// `chat/countTokens` counts what the turn would send (the session's history included) by CountTokens,
+    /// under the base id of a profile id; the count is what the chat then reports as its input.
+    @Test func countTokensCountsWhatTheTurnWouldSend() async throws {
+        let fixture = try Fixture(defaultModel: "us.anthropic.claude-sonnet-4-20250514-v1:0")
+        let server = try await fixture.server()
+        server.writer.request(1, "chat/stream", ["prompt": "first turn here"])
+        let first = try await server.collector.response(id: 1)
+        let sessionID = try #require(first["result"]?["sessionId"])
+        server.writer.request(2, "chat/countTokens", ["prompt": "second turn", "sessionId": sessionID])
+        let count = try await server.collector.response(id: 2)
+        let tokens = try #require(count["result"]?["inputTokens"]?.intValue, "\(count.jsonString)")
+        #expect(count["result"]?["model"] == "us.anthropic.claude-sonnet-4-20250514-v1:0")
+        #expect(count["result"]?["contextWindow"] == 200_000)
+        let requests = try fixture.standIn.requests().arrayValue ?? []
+        #expect(
+            requests.contains {
+                $0["path"]?.stringValue?.hasSuffix("anthropic.claude-sonnet-4-20250514-v1%3A0/count-tokens") == true
+            })
+        server.writer.request(3, "chat/stream", ["prompt": "second turn", "sessionId": sessionID])
+        let second = try await server.collector.response(id: 3)
+        #expect(second["result"]?["usage"]?["inputTokens"]?.intValue == tokens)
+        // Counting stores nothing.
+        server.writer.request(4, "session/get", ["sessionId": sessionID])
+        #expect(try await server.collector.response(id: 4)["result"]?["session"]?["messageCount"] == 4)
+
+        // A model without CountTokens: an error that says so.
+        server.writer.request(5, "chat/countTokens", ["prompt": "x", "model": "amazon.nova-lite-v1:0"])
+        let refused = try await server.collector.response(id: 5)
+        #expect(refused["error"]?["code"] == -32000)
+        #expect(refused["error"]?["data"]?["hint"]?.stringValue?.contains("no CountTokens API") == true)
+
+        let cli = try runContenox(
+            ["tokens", "count me", "--session", "last"], home: fixture.home.store, environment: fixture.environment)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(cli.stdout.contains("input tokens (us.anthropic.claude-sonnet-4-20250514-v1:0 on standin"))
+        #expect(cli.stdout.contains("of its 200000-token context window"))
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

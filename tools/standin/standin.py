@@ -291,6 +291,10 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                 return self.container()
             if path == "/" and self.command == "POST":
                 return self.sts(body)
+            match = re.fullmatch(r"/model/([^/]+)/count-tokens", path)
+            if match and self.command == "POST":
+                self.authenticate(body, "bedrock")
+                return self.count_tokens(unquote(match.group(1)), body)
             match = re.fullmatch(r"/model/([^/]+)/(converse|converse-stream)", path)
             if match and self.command == "POST":
                 self.authenticate(body, "bedrock")
@@ -467,6 +471,29 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         self.send_json(200, page)
 
     # -- runtime
+
+    def count_tokens(self, model_id, body):
+        """CountTokens: base ids of Anthropic models only, as Bedrock has it; the count is the one a Converse
+        call with the same messages reports as inputTokens."""
+        try:
+            request = json.loads(body or b"null")
+        except ValueError:
+            raise BedrockError(400, "ValidationException", "Malformed input request: the body is not valid JSON.")
+        converse = request.get("input", {}).get("converse") if isinstance(request, dict) else None
+        if not isinstance(converse, dict) or set(request) != {"input"} or set(request["input"]) != {"converse"}:
+            raise BedrockError(400, "ValidationException", "Malformed input request: expected {input: {converse: {...}}}.")
+        unknown = set(converse) - {"messages", "system", "toolConfig"}
+        if unknown:
+            raise BedrockError(400, "ValidationException", f"Unknown field(s) in input.converse: {', '.join(sorted(unknown))}")
+        if model_id.startswith("arn:") or model_id.startswith(PROFILE_PREFIXES) or not model_id.startswith("anthropic."):
+            raise BedrockError(400, "ValidationException", "The provided model doesn't support counting tokens.")
+        if model_id in NOT_ENABLED:
+            raise BedrockError(403, "AccessDeniedException", "You don't have access to the model with the specified model ID.")
+        if model_id not in ON_DEMAND and model_id not in PROFILE_ONLY:
+            raise BedrockError(400, "ValidationException", "The provided model identifier is invalid.")
+        self.validate(json.dumps(converse).encode())
+        input_tokens = sum(len(json.dumps(m).split()) for m in converse["messages"])
+        return self.send_json(200, {"inputTokens": input_tokens})
 
     def resolve_model(self, model_id):
         base = model_id

@@ -105,6 +105,32 @@ public enum ModelCatalog {
             requiresInferenceProfile: true),
     ]
 
+    /// Context windows in tokens, by base id, as the model cards on Bedrock give them.
+    static let contextWindows: [String: Int] = [
+        "anthropic.claude-3-5-sonnet-20241022-v2:0": 200_000, "anthropic.claude-3-5-sonnet-20240620-v1:0": 200_000,
+        "anthropic.claude-3-5-haiku-20241022-v1:0": 200_000, "anthropic.claude-3-haiku-20240307-v1:0": 200_000,
+        "anthropic.claude-3-7-sonnet-20250219-v1:0": 200_000, "anthropic.claude-sonnet-4-20250514-v1:0": 200_000,
+        "anthropic.claude-opus-4-20250514-v1:0": 200_000, "anthropic.claude-opus-4-1-20250805-v1:0": 200_000,
+        "anthropic.claude-sonnet-4-5-20250929-v1:0": 200_000, "anthropic.claude-haiku-4-5-20251001-v1:0": 200_000,
+        "meta.llama3-1-70b-instruct-v1:0": 128_000, "meta.llama3-1-8b-instruct-v1:0": 128_000,
+        "meta.llama3-2-1b-instruct-v1:0": 128_000, "meta.llama3-2-3b-instruct-v1:0": 128_000,
+        "meta.llama3-2-11b-instruct-v1:0": 128_000, "meta.llama3-2-90b-instruct-v1:0": 128_000,
+        "meta.llama3-3-70b-instruct-v1:0": 128_000, "meta.llama4-scout-17b-instruct-v1:0": 3_500_000,
+        "meta.llama4-maverick-17b-instruct-v1:0": 1_000_000, "mistral.mistral-large-2407-v1:0": 128_000,
+        "mistral.mistral-large-2402-v1:0": 32_000, "mistral.mistral-small-2402-v1:0": 32_000,
+        "mistral.pixtral-large-2502-v1:0": 128_000, "amazon.nova-pro-v1:0": 300_000,
+        "amazon.nova-lite-v1:0": 300_000, "amazon.nova-micro-v1:0": 128_000, "amazon.nova-premier-v1:0": 1_000_000,
+    ]
+
+    /// A model's context window in tokens, for a base id or a cross-region profile id; nil when unknown.
+    public static func contextWindow(of id: String) -> Int? {
+        if let window = contextWindows[id] { return window }
+        guard InferenceProfilePrefix.isProfileID(id), !id.hasPrefix("arn:"), let dot = id.firstIndex(of: ".") else {
+            return nil
+        }
+        return contextWindows[String(id[id.index(after: dot)...])]
+    }
+
     /// The catalog with profile-only models given the profile id for `region`'s geography.
     public static func models(forRegion region: String?) -> [ModelInfo] {
         let prefix = InferenceProfilePrefix.forRegion(region)

@@ -113,6 +113,13 @@ extension Services {
                 try await self.chatting { try await self.chat(request.chat, streaming: false, turn: turn) { _ in } }
             }
         }
+        table.register(ChatCountTokensRequest.self) { [self] request, _ throws(ResponseError) in
+            do throws(ServiceError) {
+                return try await countTokens(request.chat)
+            } catch {
+                throw ResponseError(error)
+            }
+        }
         return table
     }
 

@@ -107,3 +107,14 @@ public struct ChatStatusNotification: NotificationType {
         ]
     }
 }
+
+extension TokenCount: ResponseType {}
+
+/// `chat/countTokens`: the params of `chat/stream` (a session's history included); what the turn's input
+/// would come to, by Bedrock's CountTokens. Nothing is stored or sent to the model.
+public struct ChatCountTokensRequest: RequestType {
+    public typealias Response = TokenCount
+    public static let method = "chat/countTokens"
+    public var chat: ChatRequest
+    public init(params: Params) throws(ResponseError) { chat = try ChatRequest(params: params) }
+}

@@ -36,10 +36,11 @@ extension SessionDetail {
 }
 
 extension ModelEntry {
-    /// `{id, name, provider, backend, streaming, requiresInferenceProfile, default?}`.
+    /// `{id, name, provider, backend, streaming, requiresInferenceProfile, contextWindow?, default?}`.
     public var json: JSONValue {
         var object = model.json.objectValue ?? [:]
         object["backend"] = .string(backend)
+        if let window = ModelCatalog.contextWindow(of: model.id) { object["contextWindow"] = .int(Int64(window)) }
         if isDefault { object["default"] = true }
         return .object(object)
     }
@@ -53,5 +54,16 @@ extension ChatResult {
             "backend": .string(backend), "stopReason": .string(stopReason), "message": message.json,
             "usage": usage, "metrics": metrics,
         ]
+    }
+}
+
+extension TokenCount {
+    /// `{inputTokens, model, backend, contextWindow?}`.
+    public var json: JSONValue {
+        var object: JSONObject = [
+            "inputTokens": .int(Int64(inputTokens)), "model": .string(model), "backend": .string(backend),
+        ]
+        if let contextWindow { object["contextWindow"] = .int(Int64(contextWindow)) }
+        return .object(object)
     }
 }

@@ -29,6 +29,15 @@ public struct ChatRequest: Sendable {
     }
 }
 
+/// What a turn's input comes to: `chat/countTokens` and `contenox tokens`.
+public struct TokenCount: Sendable, Equatable {
+    public var inputTokens: Int
+    public var model: String
+    public var backend: String
+    /// The model's context window in tokens, when the catalog knows it.
+    public var contextWindow: Int?
+}
+
 /// What a chat turn produced: the result of `chat/stream` and `chat/send`.
 public struct ChatResult: Sendable {
     public var sessionID: String?
@@ -78,25 +87,7 @@ extension Services {
         _ request: ChatRequest, streaming: Bool, events: @Sendable (ChatEvent) async -> Void
     ) async throws -> ChatResult {
         let started = ContinuousClock.now
-        var session: SessionRecord?
-        if let id = request.sessionID {
-            session = try stored { () throws(StoreError) in try store.session(id: id) }
-            guard session != nil else {
-                throw ServiceError(
-                    .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
-                    hint:
-                        "List sessions with session/list (`contenox session list`), or leave sessionId out to start one."
-                )
-            }
-        }
-        let backend = try resolveBackend(request.backend ?? session?.backend)
-        guard let model = try request.model ?? session?.model ?? config("default-model") else {
-            let prefix = InferenceProfilePrefix.forRegion(effectiveRegion(backend))
-            throw ServiceError(
-                .configuration, type: "ModelNotSet", message: "no model given and no default model is set",
-                hint: "Run: `contenox config set default-model \(prefix).anthropic.claude-sonnet-4-20250514-v1:0` "
-                    + "(`contenox model list` shows the ids), or pass a model.")
-        }
+        let (session, backend, model) = try target(of: request)
         let userMessage = ConverseMessage(role: .user, content: request.content)
 
         var sessionID = session?.id
@@ -117,28 +108,8 @@ extension Services {
             }
         }
 
-        var history: [ConverseMessage] = []
-        if let id = session?.id {
-            let stored = try stored { () throws(StoreError) in try store.messages(sessionID: id) }
-            // The turn just stored is the last one; earlier ones are the history.
-            history = Self.replayable(request.ephemeral ? stored : Array(stored.dropLast()))
-        }
-        history.append(userMessage)
-        let hasToolBlocks = history.contains { message in
-            message.content.contains {
-                if case .toolUse = $0 {
-                    return true
-                } else if case .toolResult = $0 {
-                    return true
-                } else {
-                    return false
-                }
-            }
-        }
-        let toolConfig = request.toolConfig ?? (hasToolBlocks ? session?.toolConfig : nil)
-        let converse = ConverseRequest(
-            modelID: model, messages: history, system: request.system, inferenceConfig: request.inferenceConfig,
-            toolConfig: toolConfig, additionalModelRequestFields: request.additionalModelRequestFields)
+        // The turn just stored is the last one; earlier ones are the history.
+        let converse = try conversation(request, model: model, session: session, dropLast: !request.ephemeral)
         let client = client(for: backend)
         let persist = !request.ephemeral ? sessionID : nil
 
@@ -184,6 +155,74 @@ extension Services {
         return ChatResult(
             sessionID: sessionID, model: model, backend: backend.name, stopReason: response.stopReason,
             message: response.message, usage: response.usage, metrics: latency)
+    }
+
+    /// The session a request continues (nil for a new one), and the backend and model it uses: the
+    /// request's, else the session's, else `default-provider` / `default-model`.
+    func target(of request: ChatRequest) throws(ServiceError) -> (SessionRecord?, BackendRecord, String) {
+        var session: SessionRecord?
+        if let id = request.sessionID {
+            session = try stored { () throws(StoreError) in try store.session(id: id) }
+            guard session != nil else {
+                throw ServiceError(
+                    .notFound, type: "SessionNotFound", message: "no session \(id.quoted())",
+                    hint:
+                        "List sessions with session/list (`contenox session list`), or leave sessionId out to start one."
+                )
+            }
+        }
+        let backend = try resolveBackend(request.backend ?? session?.backend)
+        var chosen = request.model ?? session?.model
+        if chosen == nil { chosen = try config("default-model") }
+        guard let model = chosen else {
+            let prefix = InferenceProfilePrefix.forRegion(effectiveRegion(backend))
+            throw ServiceError(
+                .configuration, type: "ModelNotSet", message: "no model given and no default model is set",
+                hint: "Run: `contenox config set default-model \(prefix).anthropic.claude-sonnet-4-20250514-v1:0` "
+                    + "(`contenox model list` shows the ids), or pass a model.")
+        }
+        return (session, backend, model)
+    }
+
+    /// What Bedrock is sent for a turn: the session's history as Bedrock accepts it (without its last stored
+    /// message when `dropLast`: the turn just stored), then the request's content, with the session's tools
+    /// when the history holds tool blocks.
+    func conversation(
+        _ request: ChatRequest, model: String, session: SessionRecord?, dropLast: Bool
+    ) throws(ServiceError) -> ConverseRequest {
+        var history: [ConverseMessage] = []
+        if let id = session?.id {
+            let stored = try stored { () throws(StoreError) in try store.messages(sessionID: id) }
+            history = Self.replayable(dropLast ? Array(stored.dropLast()) : stored)
+        }
+        history.append(ConverseMessage(role: .user, content: request.content))
+        let hasToolBlocks = history.contains { message in
+            message.content.contains {
+                switch $0 {
+                case .toolUse, .toolResult: return true
+                default: return false
+                }
+            }
+        }
+        let toolConfig = request.toolConfig ?? (hasToolBlocks ? session?.toolConfig : nil)
+        return ConverseRequest(
+            modelID: model, messages: history, system: request.system, inferenceConfig: request.inferenceConfig,
+            toolConfig: toolConfig, additionalModelRequestFields: request.additionalModelRequestFields)
+    }
+
+    /// What a turn's input would come to in tokens (history, system prompt, tools and the new content),
+    /// through Bedrock's CountTokens; nothing is stored or sent to the model.
+    public func countTokens(_ request: ChatRequest) async throws(ServiceError) -> TokenCount {
+        let (session, backend, model) = try target(of: request)
+        let converse = try conversation(request, model: model, session: session, dropLast: false)
+        do throws(BedrockError) {
+            let tokens = try await client(for: backend).countTokens(converse)
+            return TokenCount(
+                inputTokens: tokens, model: model, backend: backend.name,
+                contextWindow: ModelCatalog.contextWindow(of: model))
+        } catch {
+            throw ServiceError(error)
+        }
     }
 
     private func stream(

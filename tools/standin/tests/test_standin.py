@@ -362,3 +362,18 @@ def test_exit_with_parent_ends_with_its_parent(tmp_path):
         time.sleep(0.05)
     os.kill(pid, 9)
     pytest.fail("the stand-in outlived its parent by 5 s")
+
+
+def test_count_tokens_with_botocore(runtime):
+    """botocore's own CountTokens request is what the stand-in accepts, and the count equals the inputTokens of
+    a Converse call with the same messages; profile ids and models without the API are refused as Bedrock does."""
+    messages = [{"role": "user", "content": [{"text": "count these words please"}]}]
+    counted = runtime.count_tokens(modelId="anthropic.claude-3-5-sonnet-20241022-v2:0",
+                                   input={"converse": {"messages": messages}})
+    used = runtime.converse(modelId="anthropic.claude-3-5-sonnet-20241022-v2:0", messages=messages)
+    assert counted["inputTokens"] == used["usage"]["inputTokens"] > 0
+    for model in ("us.anthropic.claude-sonnet-4-20250514-v1:0", "amazon.nova-lite-v1:0"):
+        with pytest.raises(ClientError) as error:
+            runtime.count_tokens(modelId=model, input={"converse": {"messages": messages}})
+        assert error.value.response["Error"]["Code"] == "ValidationException"
+        assert "doesn't support counting tokens" in error.value.response["Error"]["Message"]
