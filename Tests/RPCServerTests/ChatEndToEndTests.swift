@@ -399,6 +399,29 @@ import Testing
         #expect(cli.stdout.contains("of its 200000-token context window"))
     }
 
+    /// A prompt over the model's context window fails before it is sent or stored, with a hint.
+    @Test func aPromptOverTheContextWindowFailsBeforeItIsSent() async throws {
+        // A stand-in of its own, so that its request log holds this test's requests only.
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let fixture = try Fixture(standIn: standIn, defaultModel: "anthropic.claude-3-5-sonnet-20241022-v2:0")
+        let server = try await fixture.server()
+        let before = try fixture.standIn.requests().arrayValue?.count ?? 0
+        // The stand-in counts a word a token: 210,000 words are over a 200,000-token window.
+        let prompt = String(repeating: "word ", count: 210_000)
+        server.writer.request(1, "chat/stream", ["prompt": .string(prompt)])
+        let answer = try await server.collector.response(id: 1)
+        #expect(answer["error"]?["code"] == -32602, "\(answer.jsonString.prefix(300))")
+        #expect(answer["error"]?["data"]?["type"] == "ContextWindowExceeded")
+        #expect(answer["error"]?["data"]?["hint"]?.stringValue?.contains("larger window") == true)
+        let paths = (try fixture.standIn.requests().arrayValue ?? []).dropFirst(before).compactMap {
+            $0["path"]?.stringValue
+        }
+        #expect(paths.allSatisfy { $0.hasSuffix("/count-tokens") }, "only counted, never sent: \(paths)")
+        server.writer.request(2, "session/list")
+        #expect(try await server.collector.response(id: 2)["result"]?["sessions"] == [])
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

@@ -89,6 +89,10 @@ extension Services {
         let started = ContinuousClock.now
         let (session, backend, model) = try target(of: request)
         let userMessage = ConverseMessage(role: .user, content: request.content)
+        // Built before the turn is stored: the history, then this turn.
+        let converse = try conversation(request, model: model, session: session, dropLast: false)
+        let client = client(for: backend)
+        try await checkContextWindow(converse, client: client)
 
         var sessionID = session?.id
         if !request.ephemeral {
@@ -108,9 +112,6 @@ extension Services {
             }
         }
 
-        // The turn just stored is the last one; earlier ones are the history.
-        let converse = try conversation(request, model: model, session: session, dropLast: !request.ephemeral)
-        let client = client(for: backend)
         let persist = !request.ephemeral ? sessionID : nil
 
         let response: (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?)
@@ -223,6 +224,30 @@ extension Services {
         } catch {
             throw ServiceError(error)
         }
+    }
+
+    /// Fails a turn that cannot fit the model's context window before it is sent (and before it is
+    /// stored). A request whose text is clearly far below the window is not counted; one that may be near it
+    /// is counted exactly with CountTokens (free), when the model has it: a model without it is left to
+    /// Bedrock to judge.
+    func checkContextWindow(_ converse: ConverseRequest, client: BedrockClient) async throws(ServiceError) {
+        guard let window = ModelCatalog.contextWindow(of: converse.modelID) else { return }
+        // About four bytes a token in English text; half the window leaves room for denser text.
+        let estimate = converse.bodyJSON.serialized().count / 4
+        guard estimate >= window / 2 else { return }
+        let tokens: Int
+        do {
+            tokens = try await client.countTokens(converse)
+        } catch {
+            return
+        }
+        guard tokens > window else { return }
+        throw ServiceError(
+            .invalidParams, type: "ContextWindowExceeded",
+            message: "the prompt comes to \(tokens) input tokens, more than \(converse.modelID)'s context window of "
+                + "\(window)",
+            hint: "Shorten the prompt or the attached files, start a new session (leave sessionId out), "
+                + "or choose a model with a larger window (see `contenox model list`).")
     }
 
     private func stream(
