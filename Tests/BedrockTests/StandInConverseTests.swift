@@ -484,6 +484,26 @@ import Testing
         #expect(catalog.contains { $0.id == "us.anthropic.claude-sonnet-4-20250514-v1:0" })
     }
 
+    /// The account's application inference profiles are listed live, by ARN, and chat like any model; so do
+    /// `global.` cross-region profile ids.
+    @Test func applicationProfilesAndGlobalProfilesAreModels() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let client = StandInSupport.client(standIn)
+        let live = try await client.listModels(live: true)
+        let arn = "arn:aws:bedrock:us-east-1:123456789012:application-inference-profile/contenoxteam01"
+        let profile = try #require(live.first { $0.id == arn }, "\(live.map(\.id))")
+        #expect(profile.name == "Team Claude" && profile.provider == "Application profile")
+        #expect(live.filter { $0.id.contains("application-inference-profile") }.count == 1)
+        for model in [arn, "global.anthropic.claude-sonnet-4-20250514-v1:0"] {
+            let streamed = await StandInSupport.collect(
+                client.converseStream(
+                    ConverseRequest(modelID: model, messages: [.init(role: .user, content: [.text("hi")])])))
+            #expect(streamed.error == nil, "\(model): \(String(describing: streamed.error))")
+            #expect(streamed.text == "Echo: hi")
+        }
+    }
+
     @Test func requestHeadersOnTheWire() async throws {
         let standIn = try StandIn.shared()
         let marker = StandInSupport.uniqueKey()

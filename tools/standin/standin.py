@@ -75,6 +75,8 @@ PROFILE_ONLY = {
     "amazon.nova-premier-v1:0": ("Nova Premier", "Amazon"),
     "mistral.pixtral-large-2502-v1:0": ("Pixtral Large (25.02)", "Mistral AI"),
 }
+# The account's application inference profiles (ListInferenceProfiles typeEquals=APPLICATION): id -> model.
+APPLICATION_PROFILES = {"contenoxteam01": ("Team Claude", "anthropic.claude-3-5-sonnet-20241022-v2:0")}
 NOT_ENABLED = {"anthropic.claude-3-opus-20240229-v1:0": ("Claude 3 Opus", "Anthropic")}
 PROFILE_PREFIXES = ("us.", "eu.", "apac.", "global.")
 
@@ -463,6 +465,17 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                 "inferenceProfileArn": f"arn:aws:bedrock:{self.state.region}:123456789012:inference-profile/{profile_id}",
                 "models": [{"modelArn": f"arn:aws:bedrock:{self.state.region}::foundation-model/{model_id}"}],
                 "status": "ACTIVE", "type": "SYSTEM_DEFINED", "description": f"Routes requests to {name}"})
+        application = []
+        for profile_id, (name, model_id) in APPLICATION_PROFILES.items():
+            arn = f"arn:aws:bedrock:{self.state.region}:123456789012:application-inference-profile/{profile_id}"
+            application.append({
+                "inferenceProfileId": profile_id, "inferenceProfileName": name, "inferenceProfileArn": arn,
+                "models": [{"modelArn": f"arn:aws:bedrock:{self.state.region}::foundation-model/{model_id}"}],
+                "status": "ACTIVE", "type": "APPLICATION"})
+        kind = query.get("typeEquals")
+        if kind not in (None, "SYSTEM_DEFINED", "APPLICATION"):
+            raise BedrockError(400, "ValidationException", f"typeEquals must be SYSTEM_DEFINED or APPLICATION")
+        profiles = application if kind == "APPLICATION" else profiles if kind == "SYSTEM_DEFINED" else profiles + application
         start = int(query.get("nextToken") or 0)
         size = int(query.get("maxResults") or 1000)
         page = {"inferenceProfileSummaries": profiles[start:start + size]}
@@ -497,6 +510,11 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
 
     def resolve_model(self, model_id):
         base = model_id
+        application = re.fullmatch(r"arn:aws:bedrock:[a-z0-9-]+:\d+:application-inference-profile/([a-z0-9]+)", model_id)
+        if application:
+            if application.group(1) not in APPLICATION_PROFILES:
+                raise BedrockError(400, "ValidationException", "The provided model identifier is invalid.")
+            return
         arn = re.fullmatch(r"arn:aws:bedrock:[a-z0-9-]+:\d*:(inference-profile|foundation-model)/(.+)", model_id)
         profile = False
         if arn:

@@ -57,24 +57,40 @@ extension BedrockClient {
             throw BedrockError.own("InvalidResponse", "ListFoundationModels answered without modelSummaries")
         }
 
-        var profileIDs: [String] = []
+        let profileIDs = try await inferenceProfiles(type: "SYSTEM_DEFINED", endpoint: endpoint, region: region)
+            .compactMap { $0["inferenceProfileId"]?.stringValue }
+        // The account's own application inference profiles (cost tracking per team or app): models too, by ARN.
+        let applicationProfiles = try await inferenceProfiles(
+            type: "APPLICATION", endpoint: endpoint, region: region
+        ).compactMap { profile -> ModelInfo? in
+            guard let arn = profile["inferenceProfileArn"]?.stringValue else { return nil }
+            return ModelInfo(
+                id: arn, name: profile["inferenceProfileName"]?.stringValue ?? arn, provider: "Application profile",
+                requiresInferenceProfile: false)
+        }
+        let models = Self.liveModels(summaries: summaries, profileIDs: profileIDs, region: region) + applicationProfiles
+        modelCache.withLock { $0 = models }
+        return models
+    }
+
+    /// Every page of ListInferenceProfiles for one type (SYSTEM_DEFINED or APPLICATION).
+    private func inferenceProfiles(
+        type: String, endpoint: BedrockEndpoint, region: String
+    ) async throws(BedrockError) -> [JSONValue] {
+        var profiles: [JSONValue] = []
         var nextToken: String?
         repeat {
             var query = "maxResults=1000"
             if let token = nextToken { query += "&nextToken=\(SigV4.percentEncodePathSegment(token))" }
+            query += "&typeEquals=\(type)"
             let page = try await send(
-                method: "GET", baseURL: endpoint.controlPlaneURL, host: controlHost, path: "/inference-profiles",
-                query: query, body: [], region: region, modelID: nil)
+                method: "GET", baseURL: endpoint.controlPlaneURL, host: authority(of: endpoint.controlPlaneURL),
+                path: "/inference-profiles", query: query, body: [], region: region, modelID: nil)
             let json = try? JSONValue.parse(page.body)
-            for profile in json?["inferenceProfileSummaries"]?.arrayValue ?? [] {
-                if let id = profile["inferenceProfileId"]?.stringValue { profileIDs.append(id) }
-            }
+            profiles += json?["inferenceProfileSummaries"]?.arrayValue ?? []
             nextToken = nonEmpty(json?["nextToken"]?.stringValue)
         } while nextToken != nil
-
-        let models = Self.liveModels(summaries: summaries, profileIDs: profileIDs, region: region)
-        modelCache.withLock { $0 = models }
-        return models
+        return profiles
     }
 
     /// Maps ListFoundationModels summaries to ModelInfo: text models that run on demand keep their id; those
