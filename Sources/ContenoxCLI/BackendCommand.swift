@@ -26,12 +26,35 @@ struct BackendCommand: AsyncParsableCommand {
         var apiKeyEnv: String?
         @Option(help: "The region, when the URL does not say it.") var region: String?
         @Flag(help: "Replace a backend of the same name.") var replace = false
+        @Option(
+            help:
+                "A Bedrock guardrail every chat on this backend goes through: ID or ARN, and :VERSION (default DRAFT).")
+        var guardrail: String?
+        @Flag(help: "Ask the guardrail for a trace, so that a blocked answer says which policy blocked it.")
+        var guardrailTrace = false
+        @Option(help: "Latency profile: standard or optimized (where the model offers it).") var latency: String?
+        @Option(help: "Service tier: priority, default, flex or reserved.") var serviceTier: String?
+        @Option(help: "KEY=VALUE request metadata for cost attribution in invocation logs (repeatable).")
+        var metadata: [String] = []
+
+        func validate() throws {
+            for pair in metadata where !pair.contains("=") {
+                throw ValidationError("--metadata takes KEY=VALUE, got \(pair.quoted())")
+            }
+        }
 
         func run() async throws {
             let services = openServices()
+            let options = BackendRequestOptions(
+                guardrail: guardrail, guardrailTrace: guardrailTrace, latency: latency, serviceTier: serviceTier,
+                requestMetadata: metadata.map { pair in
+                    let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                    return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+                })
             let backend = try await service {
                 try services.addBackend(
-                    name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace)
+                    name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace,
+                    options: options)
             }
             let regionText = regionDescription(backend, services)
             print("added backend \(backend.name) (\(backend.type), region \(regionText))")

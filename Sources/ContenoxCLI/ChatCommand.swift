@@ -19,6 +19,10 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "A system prompt.") var system: String?
     @Option(help: "inferenceConfig.maxTokens.") var maxTokens: Int?
     @Option(help: "inferenceConfig.temperature (0 to 1).") var temperature: Double?
+    @Option(help: "A guardrail for this chat: ID or ARN, and :VERSION (default DRAFT).") var guardrail: String?
+    @Flag(help: "Ask the guardrail for a trace.") var guardrailTrace = false
+    @Option(help: "Latency profile: standard or optimized.") var latency: String?
+    @Option(help: "Service tier: priority, default, flex or reserved.") var serviceTier: String?
     @Flag(help: "Do not store this turn in a session.") var ephemeral = false
     @Flag(help: "One JSON event per line (delta, blockStart, result, error), for scripts.") var json = false
 
@@ -47,6 +51,9 @@ struct Chat: AsyncParsableCommand {
         if session != "new" {
             request.sessionID = try await service { try services.resolveSession(session) }
         }
+        let options = BackendRequestOptions(
+            guardrail: guardrail, guardrailTrace: guardrailTrace, latency: latency, serviceTier: serviceTier)
+        request.passthrough = try await service { try options.fields() }
         let json = self.json
         let chatTask = Task {
             let session = LockedValue<String?>(nil)
@@ -76,6 +83,10 @@ struct Chat: AsyncParsableCommand {
             } else {
                 print()
                 if let id = result.sessionID { printError("[session \(id); \(result.stopReason)]") }
+                if let guardrail = result.guardrail {
+                    printError("\(guardrail.summary)")
+                    printError("hint: \(guardrail.hint)")
+                }
             }
         } catch let error as ServiceError {
             if json { print(JSONValue.object(["type": "error", "error": error.data]).jsonString) }

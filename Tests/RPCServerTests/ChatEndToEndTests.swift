@@ -422,6 +422,55 @@ import Testing
         #expect(try await server.collector.response(id: 2)["result"]?["sessions"] == [])
     }
 
+    /// A backend's guardrail, latency, tier and metadata go with every chat, a chat's own fields override
+    /// them, the echoed settings show in the result's metrics, and a guardrail that blocks says so.
+    @Test func backendRequestDefaultsGuardrailsAndTiers() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let fixture = try Fixture(standIn: standIn)
+        try fixture.cli([
+            "backend", "add", "standin", "--type", "bedrock", "--url", standIn.baseURL, "--region", "us-east-1",
+            "--replace", "--guardrail", "gr-team:3", "--guardrail-trace", "--latency", "optimized", "--metadata",
+            "team=editors", "--metadata", "app=contenox",
+        ])
+        let server = try await fixture.server()
+        server.writer.request(
+            1, "chat/stream",
+            [
+                "prompt": "hello", "serviceTier": ["type": "priority"], "requestMetadata": ["app": "vim"],
+                "additionalModelResponseFieldPaths": ["/stop_sequence"],
+            ])
+        let answer = try await server.collector.response(id: 1)
+        #expect(answer["result"]?["metrics"]?["performanceConfig"] == ["latency": "optimized"], "\(answer.jsonString)")
+        #expect(answer["result"]?["metrics"]?["serviceTier"] == ["type": "priority"])
+        #expect(answer["result"]?["guardrail"] == nil)
+        let sent = try #require(
+            try standIn.requests().arrayValue?.last { $0["path"]?.stringValue?.hasSuffix("/converse-stream") == true })
+        let body = try JSONValue.parse(sent["body"]?.stringValue ?? "")
+        #expect(
+            body["guardrailConfig"] == ["guardrailIdentifier": "gr-team", "guardrailVersion": "3", "trace": "enabled"])
+        #expect(body["requestMetadata"] == ["team": "editors", "app": "vim"])
+        #expect(body["additionalModelResponseFieldPaths"] == ["/stop_sequence"])
+
+        server.writer.request(2, "chat/send", ["prompt": "something bad @@guardrail-block"])
+        let blocked = try await server.collector.response(id: 2)
+        #expect(blocked["result"]?["stopReason"] == "guardrail_intervened", "\(blocked.jsonString)")
+        let summary = blocked["result"]?["guardrail"]?["summary"]?.stringValue ?? ""
+        #expect(
+            summary.contains("gr-team") && summary.contains("content filter VIOLENCE (HIGH, BLOCKED)"), "\(summary)")
+        #expect(blocked["result"]?["guardrail"]?["hint"]?.stringValue?.contains("not the model") == true)
+
+        let cli = try runContenox(
+            ["chat", "--ephemeral", "--service-tier", "flex", "again @@guardrail-block"], home: fixture.home.store,
+            environment: fixture.environment)
+        #expect(cli.status == 0, "\(cli.stderr)")
+        #expect(cli.stderr.contains("the guardrail gr-team intervened") && cli.stderr.contains("hint:"))
+        let bad = try runContenox(
+            ["backend", "add", "x", "--type", "bedrock", "--url", "us-east-1", "--latency", "fast"],
+            home: fixture.home.store, environment: fixture.environment)
+        #expect(bad.status == 1 && bad.stderr.contains("invalid latency 'fast'"))
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

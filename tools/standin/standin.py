@@ -98,7 +98,7 @@ CONTENT_MEMBERS = {"text", "image", "document", "video", "audio", "toolUse", "to
                    "cachePoint", "reasoningContent", "citationsContent"}
 TOP_LEVEL_FIELDS = {"messages", "system", "inferenceConfig", "toolConfig", "guardrailConfig",
                     "additionalModelRequestFields", "promptVariables", "additionalModelResponseFieldPaths",
-                    "requestMetadata", "performanceConfig"}
+                    "requestMetadata", "performanceConfig", "serviceTier"}
 DIRECTIVE = re.compile(r"@@([a-z0-9-]+)(?:=(\S+))?")
 
 
@@ -637,10 +637,61 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         if "unavailable-once" in directives and self.state.first_time("unavailable:" + directives["unavailable-once"]):
             raise BedrockError(*FAILURES["service-unavailable"])
 
+    def validate_options(self, request, streaming):
+        """The fields contenox passes through, checked as botocore's shapes have them; what the answer echoes."""
+        echo = {}
+        guardrail = request.get("guardrailConfig")
+        if guardrail is not None:
+            allowed = {"guardrailIdentifier", "guardrailVersion", "trace"} | ({"streamProcessingMode"} if streaming else set())
+            if (not isinstance(guardrail, dict) or set(guardrail) - allowed
+                    or not isinstance(guardrail.get("guardrailIdentifier"), str)
+                    or not re.fullmatch(r"DRAFT|[1-9][0-9]*", str(guardrail.get("guardrailVersion")))
+                    or guardrail.get("trace", "disabled") not in ("enabled", "disabled", "enabled_full")
+                    or guardrail.get("streamProcessingMode", "sync") not in ("sync", "async")):
+                raise BedrockError(400, "ValidationException", f"Invalid guardrailConfig: {json.dumps(guardrail)}")
+        performance = request.get("performanceConfig")
+        if performance is not None:
+            if performance not in ({"latency": "standard"}, {"latency": "optimized"}):
+                raise BedrockError(400, "ValidationException", f"Invalid performanceConfig: {json.dumps(performance)}")
+            echo["performanceConfig"] = performance
+        tier = request.get("serviceTier")
+        if tier is not None:
+            if not isinstance(tier, dict) or set(tier) != {"type"} or tier["type"] not in ("priority", "default", "flex", "reserved"):
+                raise BedrockError(400, "ValidationException", f"Invalid serviceTier: {json.dumps(tier)}")
+            echo["serviceTier"] = tier
+        metadata = request.get("requestMetadata")
+        if metadata is not None:
+            if (not isinstance(metadata, dict) or len(metadata) > 16
+                    or not all(isinstance(k, str) and isinstance(v, str) and 1 <= len(k) <= 256 and len(v) <= 256
+                               for k, v in metadata.items())):
+                raise BedrockError(400, "ValidationException", f"Invalid requestMetadata: {json.dumps(metadata)}")
+        paths = request.get("additionalModelResponseFieldPaths")
+        if paths is not None:
+            if not isinstance(paths, list) or not all(isinstance(p, str) and p.startswith("/") for p in paths):
+                raise BedrockError(400, "ValidationException", "Invalid additionalModelResponseFieldPaths")
+        return echo
+
+    @staticmethod
+    def guardrail_trace(guardrail):
+        """What a guardrail's trace says when it blocked the prompt (stand-in: a content filter)."""
+        return {"guardrail": {"inputAssessment": {guardrail["guardrailIdentifier"]: {
+            "contentPolicy": {"filters": [{"type": "VIOLENCE", "confidence": "HIGH", "action": "BLOCKED"}]}}}}}
+
     def converse(self, model_id, body, streaming):
         request = self.validate(body)
         self.resolve_model(model_id)
+        # A handler serves every request of its connection: nothing of the last answer may carry over.
+        self.echo = self.validate_options(request, streaming)
+        self.stop_reason = "end_turn"
+        guardrail = request.get("guardrailConfig")
         directives, tokens, tool, cleaned, input_tokens = self.plan(request)
+        if guardrail and "guardrail-block" in directives:
+            # The guardrail blocks the prompt: its configured message is the answer.
+            tokens = re.findall(r"\s*\S+", "Sorry, this request is not allowed (stand-in guardrail).")
+            tool = None
+            self.stop_reason = "guardrail_intervened"
+            if guardrail.get("trace") in ("enabled", "enabled_full"):
+                self.echo["trace"] = self.guardrail_trace(guardrail)
         self.pre_failures(directives)
         if "garbage-reply" in directives:
             return self.garbage_reply()
@@ -657,10 +708,10 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
             content.append({"text": "".join(tokens)})
         self.send_json(200, {
             "output": {"message": {"role": "assistant", "content": content}},
-            "stopReason": "tool_use" if tool else "end_turn",
+            "stopReason": "tool_use" if tool else getattr(self, "stop_reason", "end_turn"),
             "usage": {"inputTokens": input_tokens, "outputTokens": len(tokens),
                       "totalTokens": input_tokens + len(tokens)},
-            "metrics": {"latencyMs": 1}})
+            "metrics": {"latencyMs": 1}, **getattr(self, "echo", {})})
 
     def client_gone(self):
         readable, _, _ = select.select([self.connection], [], [], 0)
@@ -780,13 +831,13 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                     if delay:
                         time.sleep(delay)
             self.write_chunk(event_frame("contentBlockStop", {"contentBlockIndex": index}))
-            stop_reason = "end_turn"
+            stop_reason = getattr(self, "stop_reason", "end_turn")
         self.write_chunk(event_frame("messageStop", {"stopReason": stop_reason}))
         output_tokens = len(tokens)
         self.write_chunk(event_frame("metadata", {
             "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
                       "totalTokens": input_tokens + output_tokens},
-            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)}}))
+            "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)}, **getattr(self, "echo", {})}))
         self.write_chunk(b"")
 
 

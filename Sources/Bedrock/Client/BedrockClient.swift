@@ -86,7 +86,13 @@ public final class BedrockClient: Sendable {
         let endpoint = try endpoint()
         let region = try region()
         let path = "/model/\(SigV4.percentEncodePathSegment(request.modelID))/converse"
-        let body = request.bodyJSON.serialized()
+        var sent = request
+        // A stream's guardrail setting that Converse does not take.
+        if case .object(var guardrail)? = sent.passthrough["guardrailConfig"] {
+            guardrail["streamProcessingMode"] = nil
+            sent.passthrough["guardrailConfig"] = .object(guardrail)
+        }
+        let body = sent.bodyJSON.serialized()
         let response = try await send(
             method: "POST", baseURL: endpoint.runtimeURL, host: endpoint.host, path: path, query: "", body: body,
             region: region, modelID: request.modelID, onRetry: onRetry)

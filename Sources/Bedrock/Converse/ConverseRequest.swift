@@ -12,6 +12,14 @@ public struct ConverseRequest: Sendable, Equatable {
     /// `{tools: [{toolSpec: {name, description, inputSchema: {json}}}], toolChoice}`.
     public var toolConfig: JSONValue?
     public var additionalModelRequestFields: JSONValue?
+    /// Request fields sent as they are, by name: `guardrailConfig`, `performanceConfig`, `serviceTier`,
+    /// `requestMetadata`, `additionalModelResponseFieldPaths` (see `passthroughFields`).
+    public var passthrough: JSONObject = [:]
+
+    /// The request fields contenox passes through unchanged.
+    public static let passthroughFields = [
+        "guardrailConfig", "performanceConfig", "serviceTier", "requestMetadata", "additionalModelResponseFieldPaths",
+    ]
 
     public init(
         modelID: String, messages: [ConverseMessage], system: [JSONValue]? = nil, inferenceConfig: JSONValue? = nil,
@@ -43,6 +51,9 @@ public struct ConverseRequest: Sendable, Equatable {
         if let inferenceConfig, !inferenceConfig.isNull { body["inferenceConfig"] = inferenceConfig }
         if let toolConfig, !toolConfig.isNull { body["toolConfig"] = names.outgoing(toolConfig: toolConfig) }
         if let fields = additionalModelRequestFields, !fields.isNull { body["additionalModelRequestFields"] = fields }
+        for (key, value) in passthrough where Self.passthroughFields.contains(key) && !value.isNull {
+            body[key] = value
+        }
         return .object(body)
     }
 

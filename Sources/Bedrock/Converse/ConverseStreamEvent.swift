@@ -144,7 +144,7 @@ public enum ConverseStreamEvent: Sendable, Equatable {
                 stopReason: payload["stopReason"]?.stringValue ?? "end_turn",
                 additionalModelResponseFields: fields?.isNull == true ? nil : fields)
         default:  // metadata
-            return .metadata(usage: payload["usage"] ?? .object([:]), metrics: payload["metrics"])
+            return .metadata(usage: payload["usage"] ?? .object([:]), metrics: ConverseResponse.metrics(of: payload))
         }
     }
 }
@@ -184,8 +184,23 @@ public struct ConverseResponse: Sendable, Equatable {
         }
         self.init(
             message: message, stopReason: json["stopReason"]?.stringValue ?? "end_turn",
-            usage: json["usage"] ?? .object([:]), metrics: json["metrics"],
+            usage: json["usage"] ?? .object([:]), metrics: Self.metrics(of: json),
             additionalModelResponseFields: json["additionalModelResponseFields"], requestID: requestID)
+    }
+}
+
+extension ConverseResponse {
+    /// Converse's `metrics`, with what Bedrock echoes beside them folded in: the `performanceConfig` and
+    /// `serviceTier` the request ran with, and the `trace` it asked for (a guardrail's assessment).
+    static func metrics(of payload: JSONValue) -> JSONValue? {
+        var metrics = payload["metrics"]?.objectValue
+        for key in ["performanceConfig", "serviceTier", "trace"] {
+            guard let value = payload[key], !value.isNull else { continue }
+            var merged = metrics ?? [:]
+            merged[key] = value
+            metrics = merged
+        }
+        return metrics.map(JSONValue.object)
     }
 }
 

@@ -18,7 +18,7 @@ extension Services {
                 BackendResponse(
                     backend: try addBackend(
                         name: request.name, type: request.type, url: request.url, apiKeyEnv: request.apiKeyEnv,
-                        region: request.region, replace: request.replace))
+                        region: request.region, replace: request.replace, options: request.options))
             }
         }
         table.register(BackendListRequest.self) { [self] _, _ throws(ResponseError) in

@@ -17,6 +17,8 @@ public struct BackendAddRequest: RequestType {
     public var apiKeyEnv: String?
     public var region: String?
     public var replace: Bool
+    /// `guardrail` ("ID[:VERSION]"), `guardrailTrace`, `latency`, `serviceTier`, `requestMetadata` ({key: value}).
+    public var options: BackendRequestOptions
 
     public init(params: Params) throws(ResponseError) {
         name = try params.string("name")
@@ -25,6 +27,18 @@ public struct BackendAddRequest: RequestType {
         apiKeyEnv = try params.optionalString("apiKeyEnv")
         region = try params.optionalString("region")
         replace = try params.optionalBool("replace") ?? false
+        var metadata: [(key: String, value: String)] = []
+        for (key, value) in try params.optionalObject("requestMetadata") ?? [:] {
+            guard case .string(let text) = value else {
+                throw .invalidParams("invalid params: 'requestMetadata' values must be strings")
+            }
+            metadata.append((key, text))
+        }
+        options = BackendRequestOptions(
+            guardrail: try params.optionalString("guardrail"),
+            guardrailTrace: try params.optionalBool("guardrailTrace") ?? false,
+            latency: try params.optionalString("latency"), serviceTier: try params.optionalString("serviceTier"),
+            requestMetadata: metadata)
     }
 }
 

@@ -5,7 +5,9 @@ import JSONRPC
 
 extension ChatRequest {
     /// The params of `chat/stream` and `chat/send`, checked: `{prompt?, content?, sessionId?, model?, backend?,
-    /// system?, inferenceConfig?, toolConfig?, additionalModelRequestFields?, ephemeral?}`.
+    /// system?, inferenceConfig?, toolConfig?, additionalModelRequestFields?, ephemeral?}` and the Converse
+    /// fields passed through (`guardrailConfig`, `performanceConfig`, `serviceTier`, `requestMetadata`,
+    /// `additionalModelResponseFieldPaths`).
     public init(params: Params) throws(ResponseError) {
         var blocks: [ContentBlock] = []
         if let prompt = try params.optionalString("prompt") {
@@ -37,6 +39,16 @@ extension ChatRequest {
         toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
         additionalModelRequestFields = try params.optionalObject("additionalModelRequestFields").map(JSONValue.object)
         ephemeral = try params.optionalBool("ephemeral") ?? false
+        for key in ConverseRequest.passthroughFields {
+            guard let value = params.value(key), !value.isNull else { continue }
+            let isList = key == "additionalModelResponseFieldPaths"
+            switch (value, isList) {
+            case (.object, false), (.array, true): passthrough[key] = value
+            default:
+                throw .invalidParams(
+                    "invalid params: '\(key)' must be \(isList ? "an array" : "an object"), got \(value.typeName)")
+            }
+        }
     }
 }
 

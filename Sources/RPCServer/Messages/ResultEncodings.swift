@@ -47,13 +47,15 @@ extension ModelEntry {
 }
 
 extension ChatResult {
-    /// `{sessionId, model, backend, stopReason, message, usage, metrics}`.
+    /// `{sessionId, model, backend, stopReason, message, usage, metrics, guardrail?}`.
     public var json: JSONValue {
-        [
+        var object: JSONObject = [
             "sessionId": sessionID.map(JSONValue.string) ?? .null, "model": .string(model),
             "backend": .string(backend), "stopReason": .string(stopReason), "message": message.json,
             "usage": usage, "metrics": metrics,
         ]
+        if let guardrail { object["guardrail"] = guardrail.json }
+        return .object(object)
     }
 }
 

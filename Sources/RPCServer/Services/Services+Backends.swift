@@ -10,7 +10,8 @@ extension Services {
     /// `region`; when none of them gives one it is left unset and resolved from AWS_REGION /
     /// AWS_DEFAULT_REGION / the profile when a request is made. `apiKeyEnv` is stored as a name only.
     public func addBackend(
-        name: String, type: String, url: String, apiKeyEnv: String?, region: String?, replace: Bool
+        name: String, type: String, url: String, apiKeyEnv: String?, region: String?, replace: Bool,
+        options: BackendRequestOptions = .init()
     ) throws(ServiceError) -> BackendRecord {
         guard Self.isValidName(name) else {
             throw ServiceError(
@@ -42,7 +43,8 @@ extension Services {
                 hint: "For example --api-key-env AWS_BEDROCK_CREDS, with the JSON keys in that variable.")
         }
         let record = BackendRecord(
-            name: name, type: type, url: url, region: endpoint.region ?? region, apiKeyEnv: apiKeyEnv)
+            name: name, type: type, url: url, region: endpoint.region ?? region, apiKeyEnv: apiKeyEnv,
+            requestDefaults: try options.fields())
         let added = try stored { () throws(StoreError) in try store.addBackend(record, replace: replace) }
         guard added else {
             throw ServiceError(

@@ -13,6 +13,10 @@ public struct ChatRequest: Sendable {
     public var inferenceConfig: JSONValue?
     public var toolConfig: JSONValue?
     public var additionalModelRequestFields: JSONValue?
+    /// Converse fields sent as they are (`ConverseRequest.passthroughFields`: guardrailConfig,
+    /// performanceConfig, serviceTier, requestMetadata, additionalModelResponseFieldPaths); they take
+    /// precedence over the backend's defaults (requestMetadata is merged key by key).
+    public var passthrough: JSONObject = [:]
     public var ephemeral: Bool
 
     public init(
@@ -47,6 +51,8 @@ public struct ChatResult: Sendable {
     public var message: ConverseMessage
     public var usage: JSONValue
     public var metrics: JSONValue
+    /// Set when a guardrail or content filter, not the model, ended the answer.
+    public var guardrail: GuardrailOutcome? = nil
 
     /// The assistant's text blocks joined.
     public var text: String {
@@ -90,7 +96,7 @@ extension Services {
         let (session, backend, model) = try target(of: request)
         let userMessage = ConverseMessage(role: .user, content: request.content)
         // Built before the turn is stored: the history, then this turn.
-        let converse = try conversation(request, model: model, session: session, dropLast: false)
+        let converse = try conversation(request, model: model, backend: backend, session: session, dropLast: false)
         let client = client(for: backend)
         try await checkContextWindow(converse, client: client)
 
@@ -153,9 +159,11 @@ extension Services {
                         elapsed.components.seconds * 1000
                             + elapsed.components.attoseconds / 1_000_000_000_000_000))
             ]
-        return ChatResult(
+        var result = ChatResult(
             sessionID: sessionID, model: model, backend: backend.name, stopReason: response.stopReason,
             message: response.message, usage: response.usage, metrics: latency)
+        result.guardrail = GuardrailOutcome(stopReason: response.stopReason, metrics: latency, request: converse)
+        return result
     }
 
     /// The session a request continues (nil for a new one), and the backend and model it uses: the
@@ -189,7 +197,7 @@ extension Services {
     /// message when `dropLast`: the turn just stored), then the request's content, with the session's tools
     /// when the history holds tool blocks.
     func conversation(
-        _ request: ChatRequest, model: String, session: SessionRecord?, dropLast: Bool
+        _ request: ChatRequest, model: String, backend: BackendRecord, session: SessionRecord?, dropLast: Bool
     ) throws(ServiceError) -> ConverseRequest {
         var history: [ConverseMessage] = []
         if let id = session?.id {
@@ -206,16 +214,28 @@ extension Services {
             }
         }
         let toolConfig = request.toolConfig ?? (hasToolBlocks ? session?.toolConfig : nil)
-        return ConverseRequest(
+        var converse = ConverseRequest(
             modelID: model, messages: history, system: request.system, inferenceConfig: request.inferenceConfig,
             toolConfig: toolConfig, additionalModelRequestFields: request.additionalModelRequestFields)
+        converse.passthrough = backend.requestDefaults
+        for (key, value) in request.passthrough {
+            if key == "requestMetadata", case .object(var merged)? = converse.passthrough[key],
+                case .object(let own) = value
+            {
+                for (name, text) in own { merged[name] = text }
+                converse.passthrough[key] = .object(merged)
+            } else {
+                converse.passthrough[key] = value
+            }
+        }
+        return converse
     }
 
     /// What a turn's input would come to in tokens (history, system prompt, tools and the new content),
     /// through Bedrock's CountTokens; nothing is stored or sent to the model.
     public func countTokens(_ request: ChatRequest) async throws(ServiceError) -> TokenCount {
         let (session, backend, model) = try target(of: request)
-        let converse = try conversation(request, model: model, session: session, dropLast: false)
+        let converse = try conversation(request, model: model, backend: backend, session: session, dropLast: false)
         do throws(BedrockError) {
             let tokens = try await client(for: backend).countTokens(converse)
             return TokenCount(

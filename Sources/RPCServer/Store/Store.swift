@@ -12,13 +12,20 @@ public struct BackendRecord: Sendable, Equatable {
     public var url: String
     public var region: String?
     public var apiKeyEnv: String?
+    /// Request fields every chat on this backend sends (a guardrail, latency, service tier, request
+    /// metadata), as Converse names them; a chat's own fields take precedence.
+    public var requestDefaults: JSONObject
 
-    public init(name: String, type: String, url: String, region: String?, apiKeyEnv: String?) {
+    public init(
+        name: String, type: String, url: String, region: String?, apiKeyEnv: String?,
+        requestDefaults: JSONObject = [:]
+    ) {
         self.name = name
         self.type = type
         self.url = url
         self.region = region
         self.apiKeyEnv = apiKeyEnv
+        self.requestDefaults = requestDefaults
     }
 
     public var json: JSONValue {
@@ -27,6 +34,7 @@ public struct BackendRecord: Sendable, Equatable {
             "region": region.map(JSONValue.string) ?? .null,
         ]
         if let apiKeyEnv { object["apiKeyEnv"] = .string(apiKeyEnv) }
+        if !requestDefaults.isEmpty { object["requestDefaults"] = .object(requestDefaults) }
         return .object(object)
     }
 }
@@ -116,7 +124,9 @@ public final class Store: Sendable {
             seq INTEGER NOT NULL, role TEXT NOT NULL, content_json TEXT NOT NULL,
             status TEXT NOT NULL DEFAULT 'complete', created_at TEXT NOT NULL, UNIQUE(session_id, seq));
         CREATE INDEX sessions_by_update ON sessions(updated_at);
-        """
+        """,
+        // A backend's request defaults (guardrail, latency, service tier, request metadata), as JSON.
+        "ALTER TABLE backends ADD COLUMN request_defaults TEXT;",
     ]
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -158,15 +168,20 @@ public final class Store: Sendable {
                 let now = Self.now()
                 try db.prepare(
                     """
-                    INSERT INTO backends (name, type, url, region, api_key_env, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO backends (name, type, url, region, api_key_env, request_defaults, created_at,
+                        updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(name) DO UPDATE SET type = excluded.type, url = excluded.url,
-                        region = excluded.region, api_key_env = excluded.api_key_env, updated_at = excluded.updated_at
+                        region = excluded.region, api_key_env = excluded.api_key_env,
+                        request_defaults = excluded.request_defaults, updated_at = excluded.updated_at
                     """
                 ).run([
                     .text(backend.name), .text(backend.type), .text(backend.url),
                     backend.region.map { .text($0) } ?? .null,
-                    backend.apiKeyEnv.map { .text($0) } ?? .null, .text(now), .text(now),
+                    backend.apiKeyEnv.map { .text($0) } ?? .null,
+                    backend.requestDefaults.isEmpty
+                        ? .null : .text(JSONValue.object(backend.requestDefaults).jsonString),
+                    .text(now), .text(now),
                 ])
                 return true
             }
@@ -175,10 +190,13 @@ public final class Store: Sendable {
 
     public func backends() throws(StoreError) -> [BackendRecord] {
         try withConnection { db throws(StoreError) in
-            try db.prepare("SELECT name, type, url, region, api_key_env FROM backends ORDER BY name").rows {
+            try db.prepare(
+                "SELECT name, type, url, region, api_key_env, request_defaults FROM backends ORDER BY name"
+            ).rows {
                 BackendRecord(
                     name: $0.text(0) ?? "", type: $0.text(1) ?? "", url: $0.text(2) ?? "",
-                    region: $0.text(3), apiKeyEnv: $0.text(4))
+                    region: $0.text(3), apiKeyEnv: $0.text(4),
+                    requestDefaults: $0.text(5).flatMap { try? JSONValue.parse($0) }?.objectValue ?? [:])
             }
         }
     }
