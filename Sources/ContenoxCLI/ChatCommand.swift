@@ -23,6 +23,7 @@ struct Chat: AsyncParsableCommand {
     @Flag(help: "Ask the guardrail for a trace.") var guardrailTrace = false
     @Option(help: "Latency profile: standard or optimized.") var latency: String?
     @Option(help: "Service tier: priority, default, flex or reserved.") var serviceTier: String?
+    @Option(help: "A reasoning budget in tokens (at least 1024), for models that reason.") var thinking: Int?
     @Flag(help: "Do not store this turn in a session.") var ephemeral = false
     @Flag(help: "One JSON event per line (delta, blockStart, result, error), for scripts.") var json = false
 
@@ -54,6 +55,7 @@ struct Chat: AsyncParsableCommand {
         let options = BackendRequestOptions(
             guardrail: guardrail, guardrailTrace: guardrailTrace, latency: latency, serviceTier: serviceTier)
         request.passthrough = try await service { try options.fields() }
+        request.thinkingBudget = thinking
         let json = self.json
         let chatTask = Task {
             let session = LockedValue<String?>(nil)

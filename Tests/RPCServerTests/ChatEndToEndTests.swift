@@ -471,6 +471,49 @@ import Testing
         #expect(bad.status == 1 && bad.stderr.contains("invalid latency 'fast'"))
     }
 
+    /// A reasoning budget maps to the model's own field, and signed reasoning survives a tool round trip and a
+    /// third turn: the stand-in refuses, as Bedrock does, a history whose tool-using turn lost its reasoning.
+    @Test func thinkingWithToolUseAndAThirdTurn() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let fixture = try Fixture(standIn: standIn, defaultModel: "us.anthropic.claude-sonnet-4-20250514-v1:0")
+        let server = try await fixture.server()
+        let tools: JSONValue = [
+            "tools": [["toolSpec": ["name": "lookup", "inputSchema": ["json": ["type": "object"]]]]]
+        ]
+        let thinking: JSONValue = ["budgetTokens": 2048]
+        server.writer.request(
+            1, "chat/stream", ["prompt": "look it up @@tool=lookup", "toolConfig": tools, "thinking": thinking])
+        let first = try await server.collector.response(id: 1)
+        #expect(first["result"]?["stopReason"] == "tool_use", "\(first.jsonString)")
+        let content = first["result"]?["message"]?["content"]?.arrayValue ?? []
+        #expect(content.first?["reasoningContent"]?["reasoningText"]?["signature"] == "standin-signature")
+        let toolUseIDs = content.compactMap { block in block["toolUse"]?["toolUseId"] }
+        let toolUseID = try #require(toolUseIDs.first)
+        let sessionID = try #require(first["result"]?["sessionId"])
+        let log = try standIn.requests().arrayValue ?? []
+        let sent = try JSONValue.parse(try #require(log.last?["body"]?.stringValue))
+        #expect(sent["additionalModelRequestFields"]?["thinking"] == ["type": "enabled", "budget_tokens": 2048])
+        #expect(sent["inferenceConfig"]?["maxTokens"] == 6144)
+
+        server.writer.request(
+            2, "chat/stream",
+            [
+                "sessionId": sessionID, "thinking": thinking,
+                "content": [["toolResult": ["toolUseId": toolUseID, "content": [["text": "42"]]]]],
+            ])
+        let second = try await server.collector.response(id: 2)
+        #expect(Self.text(of: second["result"]) == "Tool said: 42", "\(second.jsonString)")
+        server.writer.request(3, "chat/stream", ["sessionId": sessionID, "prompt": "and then?", "thinking": thinking])
+        let third = try await server.collector.response(id: 3)
+        #expect(Self.text(of: third["result"]) == "Echo: and then?", "\(third.jsonString)")
+
+        server.writer.request(
+            4, "chat/stream", ["prompt": "x", "model": "amazon.nova-lite-v1:0", "thinking": thinking])
+        let refused = try await server.collector.response(id: 4)
+        #expect(refused["error"]?["code"] == -32602 && refused["error"]?["data"]?["type"] == "ThinkingNotSupported")
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

@@ -75,6 +75,10 @@ PROFILE_ONLY = {
     "amazon.nova-premier-v1:0": ("Nova Premier", "Amazon"),
     "mistral.pixtral-large-2502-v1:0": ("Pixtral Large (25.02)", "Mistral AI"),
 }
+# Models with extended thinking (additionalModelRequestFields.thinking), by base id.
+REASONING_MODELS = {"anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0",
+                    "anthropic.claude-opus-4-20250514-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0",
+                    "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0"}
 # The account's application inference profiles (ListInferenceProfiles typeEquals=APPLICATION): id -> model.
 APPLICATION_PROFILES = {"contenoxteam01": ("Team Claude", "anthropic.claude-3-5-sonnet-20241022-v2:0")}
 NOT_ENABLED = {"anthropic.claude-3-opus-20240229-v1:0": ("Claude 3 Opus", "Anthropic")}
@@ -671,6 +675,35 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                 raise BedrockError(400, "ValidationException", "Invalid additionalModelResponseFieldPaths")
         return echo
 
+    def validate_thinking(self, model_id, request):
+        """Anthropic's extended thinking (additionalModelRequestFields.thinking), with its rules: a model that
+        has it, a budget of at least 1024 below maxTokens, and every assistant turn that used a tool starting
+        with its signed reasoning (Bedrock refuses a history that dropped it)."""
+        thinking = (request.get("additionalModelRequestFields") or {}).get("thinking")
+        if thinking is None:
+            return False
+        base = model_id.split(".", 1)[1] if model_id.startswith(PROFILE_PREFIXES) else model_id
+        if base not in REASONING_MODELS:
+            raise BedrockError(400, "ValidationException", "The model returned the following errors: thinking: "
+                               "Extra inputs are not permitted")
+        budget = thinking.get("budget_tokens") if isinstance(thinking, dict) else None
+        if thinking.get("type") != "enabled" or not isinstance(budget, int) or budget < 1024:
+            raise BedrockError(400, "ValidationException", "thinking.budget_tokens: must be at least 1024")
+        max_tokens = (request.get("inferenceConfig") or {}).get("maxTokens")
+        if not isinstance(max_tokens, int) or max_tokens <= budget:
+            raise BedrockError(400, "ValidationException", "`max_tokens` must be greater than "
+                               "`thinking.budget_tokens`.")
+        for index, message in enumerate(request["messages"]):
+            content = message["content"]
+            if message["role"] == "assistant" and any("toolUse" in block for block in content):
+                first = content[0].get("reasoningContent", {})
+                signed = "redactedContent" in first or "signature" in first.get("reasoningText", {})
+                if not signed:
+                    raise BedrockError(400, "ValidationException", f"messages.{index}.content.0.type: Expected "
+                                       "`thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is "
+                                       "enabled, a final `assistant` message must start with a thinking block.")
+        return True
+
     @staticmethod
     def guardrail_trace(guardrail):
         """What a guardrail's trace says when it blocked the prompt (stand-in: a content filter)."""
@@ -684,7 +717,10 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         self.echo = self.validate_options(request, streaming)
         self.stop_reason = "end_turn"
         guardrail = request.get("guardrailConfig")
+        thinking = self.validate_thinking(model_id, request)
         directives, tokens, tool, cleaned, input_tokens = self.plan(request)
+        if thinking:
+            directives["reasoning"] = ""
         if guardrail and "guardrail-block" in directives:
             # The guardrail blocks the prompt: its configured message is the answer.
             tokens = re.findall(r"\s*\S+", "Sorry, this request is not allowed (stand-in guardrail).")

@@ -27,10 +27,5 @@ extension BedrockClient {
     }
 
     /// The id CountTokens accepts for a model: a cross-region profile id without its geography prefix.
-    static func countingModelID(_ id: String) -> String {
-        guard !id.hasPrefix("arn:"), InferenceProfilePrefix.isProfileID(id), let dot = id.firstIndex(of: ".") else {
-            return id
-        }
-        return String(id[id.index(after: dot)...])
-    }
+    static func countingModelID(_ id: String) -> String { ModelCatalog.baseID(id) }
 }

@@ -122,13 +122,31 @@ public enum ModelCatalog {
         "amazon.nova-lite-v1:0": 300_000, "amazon.nova-micro-v1:0": 128_000, "amazon.nova-premier-v1:0": 1_000_000,
     ]
 
+    /// Models with a reasoning budget (Anthropic's extended thinking), by base id.
+    static let reasoningModels: Set<String> = [
+        "anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0",
+        "anthropic.claude-opus-4-20250514-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0",
+        "anthropic.claude-sonnet-4-5-20250929-v1:0", "anthropic.claude-haiku-4-5-20251001-v1:0",
+    ]
+
+    /// The model's own request fields for a reasoning budget of `budget` tokens
+    /// (`additionalModelRequestFields`); nil for a model the catalog knows no such setting of.
+    public static func reasoningFields(model id: String, budget: Int) -> JSONObject? {
+        guard reasoningModels.contains(baseID(id)) else { return nil }
+        return ["thinking": ["type": "enabled", "budget_tokens": .int(Int64(budget))]]
+    }
+
+    /// The base model id of a cross-region profile id; other ids as they are.
+    static func baseID(_ id: String) -> String {
+        guard InferenceProfilePrefix.isProfileID(id), !id.hasPrefix("arn:"), let dot = id.firstIndex(of: ".") else {
+            return id
+        }
+        return String(id[id.index(after: dot)...])
+    }
+
     /// A model's context window in tokens, for a base id or a cross-region profile id; nil when unknown.
     public static func contextWindow(of id: String) -> Int? {
-        if let window = contextWindows[id] { return window }
-        guard InferenceProfilePrefix.isProfileID(id), !id.hasPrefix("arn:"), let dot = id.firstIndex(of: ".") else {
-            return nil
-        }
-        return contextWindows[String(id[id.index(after: dot)...])]
+        contextWindows[baseID(id)]
     }
 
     /// The catalog with profile-only models given the profile id for `region`'s geography.

@@ -39,6 +39,12 @@ extension ChatRequest {
         toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
         additionalModelRequestFields = try params.optionalObject("additionalModelRequestFields").map(JSONValue.object)
         ephemeral = try params.optionalBool("ephemeral") ?? false
+        if let thinking = try params.optionalObject("thinking") {
+            guard let budget = thinking["budgetTokens"]?.intValue else {
+                throw .invalidParams("invalid params: 'thinking' needs budgetTokens, an integer")
+            }
+            thinkingBudget = Int(budget)
+        }
         for key in ConverseRequest.passthroughFields {
             guard let value = params.value(key), !value.isNull else { continue }
             let isList = key == "additionalModelResponseFieldPaths"

@@ -17,6 +17,8 @@ public struct ChatRequest: Sendable {
     /// performanceConfig, serviceTier, requestMetadata, additionalModelResponseFieldPaths); they take
     /// precedence over the backend's defaults (requestMetadata is merged key by key).
     public var passthrough: JSONObject = [:]
+    /// A reasoning budget in tokens, for models that reason (mapped to the model's own field).
+    public var thinkingBudget: Int?
     public var ephemeral: Bool
 
     public init(
@@ -217,6 +219,7 @@ extension Services {
         var converse = ConverseRequest(
             modelID: model, messages: history, system: request.system, inferenceConfig: request.inferenceConfig,
             toolConfig: toolConfig, additionalModelRequestFields: request.additionalModelRequestFields)
+        if let budget = request.thinkingBudget { try Self.applyThinking(budget, to: &converse) }
         converse.passthrough = backend.requestDefaults
         for (key, value) in request.passthrough {
             if key == "requestMetadata", case .object(var merged)? = converse.passthrough[key],
@@ -229,6 +232,32 @@ extension Services {
             }
         }
         return converse
+    }
+
+    /// Sets a reasoning budget in the model's own field, and a maxTokens above it (the models that take one
+    /// refuse a budget that leaves no room for the answer).
+    static func applyThinking(_ budget: Int, to converse: inout ConverseRequest) throws(ServiceError) {
+        guard budget >= 1024 else {
+            throw ServiceError(
+                .invalidParams, type: "InvalidThinkingBudget",
+                message: "a reasoning budget must be at least 1024 tokens",
+                hint: "Give --thinking 1024 or more (thinking: {budgetTokens: 1024}).")
+        }
+        guard let fields = ModelCatalog.reasoningFields(model: converse.modelID, budget: budget) else {
+            throw ServiceError(
+                .invalidParams, type: "ThinkingNotSupported",
+                message: "\(converse.modelID.quoted()) takes no reasoning budget",
+                hint: "Use a model that reasons with a budget (Claude 3.7 Sonnet, Claude Sonnet 4 / 4.5, Opus 4 / 4.1, "
+                    + "Haiku 4.5), or leave the budget out.")
+        }
+        var additional = converse.additionalModelRequestFields?.objectValue ?? [:]
+        for (key, value) in fields { additional[key] = value }
+        converse.additionalModelRequestFields = .object(additional)
+        var inference = converse.inferenceConfig?.objectValue ?? [:]
+        if (inference["maxTokens"]?.intValue ?? 0) <= Int64(budget) {
+            inference["maxTokens"] = .int(Int64(budget) + 4096)
+        }
+        converse.inferenceConfig = .object(inference)
     }
 
     /// What a turn's input would come to in tokens (history, system prompt, tools and the new content),

@@ -377,3 +377,27 @@ def test_count_tokens_with_botocore(runtime):
             runtime.count_tokens(modelId=model, input={"converse": {"messages": messages}})
         assert error.value.response["Error"]["Code"] == "ValidationException"
         assert "doesn't support counting tokens" in error.value.response["Error"]["Message"]
+
+
+def test_thinking_rules(runtime):
+    """Extended thinking as Bedrock checks it: a budget below maxTokens, and a tool-using assistant turn that
+    kept its signed reasoning; such a turn without it is refused."""
+    model = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 2048}}
+    tool = {"tools": [{"toolSpec": {"name": "lookup", "inputSchema": {"json": {"type": "object"}}}}]}
+    use = {"toolUse": {"toolUseId": "t1", "name": "lookup", "input": {}}}
+    history = [{"role": "user", "content": [{"text": "look"}]},
+               {"role": "assistant", "content": [use]},
+               {"role": "user", "content": [{"toolResult": {"toolUseId": "t1", "content": [{"text": "42"}]}}]}]
+    with pytest.raises(ClientError) as error:
+        runtime.converse(modelId=model, messages=history, toolConfig=tool, inferenceConfig={"maxTokens": 4096},
+                         additionalModelRequestFields=thinking)
+    assert "must start with a thinking block" in error.value.response["Error"]["Message"]
+    signed = {"reasoningContent": {"reasoningText": {"text": "hm", "signature": "standin-signature"}}}
+    history[1]["content"] = [signed, use]
+    answer = runtime.converse(modelId=model, messages=history, toolConfig=tool, inferenceConfig={"maxTokens": 4096},
+                              additionalModelRequestFields=thinking)
+    assert answer["output"]["message"]["content"][-1]["text"] == "Tool said: 42"
+    with pytest.raises(ClientError):
+        runtime.converse(modelId=model, messages=history[:1], inferenceConfig={"maxTokens": 1024},
+                         additionalModelRequestFields=thinking)
