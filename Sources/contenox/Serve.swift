@@ -40,6 +40,7 @@ struct Serve: AsyncParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.version = contenoxVersion
         configuration.serverNotifications = serverNotifications
+        configuration.onInitialize = { services.prewarm() }
         let server = JSONRPCServer(methods: services.methodTable(), configuration: configuration, logger: logger)
         logger.info("serving on stdio (\(framing) framing), store \(services.storePath)")
         let code = await server.run()

@@ -59,6 +59,7 @@ extension Services {
                 let key = try params.string("key")
                 let value = try params.string("value")
                 try services.setConfig(key, value)
+                if key == "default-provider" { services.prewarm() }
                 return ["key": .string(key), "value": (try services.config(key)).map(JSONValue.string) ?? .null]
             })
         table.register(

@@ -56,6 +56,9 @@ public final class JSONRPCServer: Sendable {
         public var serverNotifications: [String] = []
         /// How long in-flight requests get to finish (and save what they have) when the server stops.
         public var drainTimeout: Double = 3
+        /// Called as `initialize` is answered, once its answer is built (to start background work such as
+        /// `Services.prewarm`); it must return at once.
+        public var onInitialize: (@Sendable () -> Void)?
 
         public init() {}
     }
@@ -209,7 +212,10 @@ public final class JSONRPCServer: Sendable {
             }
             switch method {
             case "initialize":
-                return { [self] in .response(id: id, result: .success(initializeResult())) }
+                return { [self] in
+                    defer { configuration.onInitialize?() }
+                    return .response(id: id, result: .success(initializeResult()))
+                }
             case "shutdown":
                 cancelAll(answering: true)
                 return { .response(id: id, result: .success(.null)) }
