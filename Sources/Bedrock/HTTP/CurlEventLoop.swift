@@ -14,8 +14,8 @@ import Locking
 /// thread keeps up with many streams.
 ///
 /// Warm-up (`warmUp`): the loop opens a connection to an origin before the first request needs it, keeps it
-/// in libcurl's cache, and while the origin was used in the last `ConnectionOrigin.keepWarmSeconds` and no
-/// transfer runs, watches its idle connections. An idle connection that becomes readable was closed by the
+/// in libcurl's cache, and while the origin was used in the last `ConnectionOrigin.keepWarmSeconds`,
+/// watches its idle connections (those no running transfer uses). An idle connection that becomes readable was closed by the
 /// peer (EOF, a TLS close_notify, an HTTP/2 GOAWAY): the loop sends the origin's warm-up request again, and
 /// libcurl, which refuses to reuse a connection with unread input, drops it and opens a fresh one. Nothing is
 /// sent on a timer, and nothing at all once the origin has been idle that long.
@@ -111,11 +111,8 @@ final class CurlEventLoop: Sendable {
         func remove(_ transfer: CurlTransfer) {
             CCurl_multi_remove_handle(multi.handle, transfer.handle)
             active[UInt(bitPattern: transfer.handle)] = nil
-            if transfer.isWarmUp {
-                warmingUp.remove(transfer.origin.key)
-            } else {
-                transfer.origin.resetChecks()
-            }
+            if transfer.isWarmUp { warmingUp.remove(transfer.origin.key) }
+            transfer.origin.transferFinished(warmUp: transfer.isWarmUp)
         }
 
         func add(_ transfer: CurlTransfer) -> Bool {
@@ -197,27 +194,43 @@ final class CurlEventLoop: Sendable {
             // Wake at least every 100 ms while transfers run, for the idle check; otherwise sleep until woken
             // or until an idle connection of a warm origin becomes readable.
             var timeout = 100
-            var watched: [curl_waitfd] = []
-            var watchedKeys: [String] = []
             if active.isEmpty {
                 timeout = 60_000
-                warm = warm.filter { now - $0.value.lastUsed < keepWarm }
-                for (key, entry) in warm {
-                    for socket in entry.origin.unchecked {
-                        watched.append(curl_waitfd(fd: socket, events: Int16(CURL_WAIT_POLLIN), revents: 0))
-                        watchedKeys.append(key)
-                    }
-                }
             } else {
                 var curlTimeout = -1
                 CCurl_multi_timeout(multi.handle, &curlTimeout)
                 if curlTimeout >= 0 { timeout = min(timeout, curlTimeout) }
             }
+            // The idle connections of warm origins: those no running transfer uses (told apart by their ports).
+            warm = warm.filter { now - $0.value.lastUsed < keepWarm }
+            // One libcurl closed because the peer had (it checks before reuse, sometimes before the watch
+            // below sees it), or cut off with its answer unread: open another while the origin is warm.
+            for (key, entry) in warm where entry.origin.takeLostConnection() && !entry.origin.hasConnection {
+                startWarmUp(key)
+            }
+            var watched: [curl_waitfd] = []
+            var watchedKeys: [String] = []
+            var busy: Set<ConnectionOrigin.Ports> = []
+            if !warm.isEmpty {
+                for transfer in active.values {
+                    var local = 0
+                    var remote = 0
+                    CCurl_easy_getinfo_long(transfer.handle, CURLINFO_LOCAL_PORT, &local)
+                    CCurl_easy_getinfo_long(transfer.handle, CURLINFO_PRIMARY_PORT, &remote)
+                    if local > 0 { busy.insert(ConnectionOrigin.Ports(local: local, remote: remote)) }
+                }
+            }
+            for (key, entry) in warm {
+                for socket in entry.origin.watched where !busy.contains(ConnectionOrigin.ports(socket)) {
+                    watched.append(curl_waitfd(fd: socket, events: Int16(CURL_WAIT_POLLIN), revents: 0))
+                    watchedKeys.append(key)
+                }
+            }
             watched.withUnsafeMutableBufferPointer { fds in
                 _ = CCurl_multi_poll(multi.handle, fds.baseAddress, UInt32(fds.count), Int32(timeout), nil)
             }
             for (index, wait) in watched.enumerated() where wait.revents != 0 {
-                warm[watchedKeys[index]]?.origin.markChecked(wait.fd)
+                warm[watchedKeys[index]]?.origin.markFound(wait.fd)
                 startWarmUp(watchedKeys[index])
             }
         }
@@ -232,7 +245,10 @@ private final class MultiHandle: Sendable {
     init?() {
         guard let handle = CCurl_multi_init() else { return nil }
         self.handle = handle
-        _ = CCurl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 64)
+        // Idle connections libcurl keeps, over all origins, before it closes the oldest: high enough that a
+        // burst of concurrent chats (HTTP/1.1 opens one connection each) does not push a warmed one out.
+        // They last at most ConnectionOrigin.keepWarmSeconds idle (CURLOPT_MAXAGE_CONN).
+        _ = CCurl_multi_setopt_long(handle, CURLMOPT_MAXCONNECTS, 256)
     }
 
     deinit { CCurl_multi_cleanup(handle) }
