@@ -12,7 +12,9 @@ Environment:
     BENCH_MEM_RUNS      repetitions of the memory measurements (default 1: they are slow and deterministic)
     BENCH_STREAM_TOKENS deltas in the throughput stream (default 200000)
     BENCH_RPC_REQUESTS  pipelined requests (default 20000)
-    BENCH_ONLY          comma list of startup,stream,latency,rpc,memory (default: all)
+    BENCH_ONLY          comma list of startup,stream,latency,rpc,memory,ttft (default: all)
+    BENCH_TTFT_RUNS     repetitions of the time-to-first-token scenarios (default BENCH_RUNS)
+    BENCH_ONE_WAY_MS, BENCH_TTFT_STALL_MS, BENCH_TTFT_PAUSE_S: see bench/ttft.py
     BENCH_STANDIN       the stand-in script (default tools/standin/standin.py)
     BENCH_TIMEOUT       seconds any one stream may take before its server is killed (default 180)
 """
@@ -33,6 +35,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 import lsp  # noqa: E402
+import ttft  # noqa: E402
 
 MODEL = "amazon.nova-lite-v1:0"
 ACCESS_KEY, SECRET_KEY = "AKIASTANDINEXAMPLE", "standinSecretKey/EXAMPLEKEY"
@@ -51,7 +54,8 @@ RPC_REQUESTS = env_int("BENCH_RPC_REQUESTS", 20000)
 TIMEOUT = env_int("BENCH_TIMEOUT", 180)
 LATENCY_EVENTS, LATENCY_DELAY_MS = 300, 5
 MEMORY_SHORT, MEMORY_LONG, CONCURRENT, CONCURRENT_TOKENS = 100000, 1000000, 32, 20000
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "startup,stream,latency,rpc,memory").split(",")))
+TTFT_RUNS = env_int("BENCH_TTFT_RUNS", RUNS)
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "startup,stream,latency,rpc,memory,ttft").split(",")))
 
 
 def log(message):
@@ -70,6 +74,7 @@ class Bench:
         self.samples = {}   # key -> {"contenox": [...], "peer": [...]} (one value per run)
         self.context = {}   # key -> [...] (figures that explain the others: floors and ceilings)
         self.errors = []
+        self.ttft = None    # bench/ttft.py's samples, when measured
 
     def _environment(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -157,9 +162,9 @@ class Bench:
             subprocess.run(argv, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
             return time.perf_counter() - t0
 
-        def serve_to_initialize():
+        def serve_to_initialize(env=self.env):
             t0 = time.perf_counter()
-            server = lsp.Server([self.binary, "serve"], self.env)
+            server = lsp.Server([self.binary, "serve"], env)
             server.write(lsp.request(1, "initialize", {"clientInfo": {"name": "contenox-bench"}}))
             message = server.reader.next_message()
             elapsed = time.perf_counter() - t0
@@ -178,6 +183,11 @@ class Bench:
         self.attempt("startup.serve", lambda: self.record(
             "startup.serve", statistics.median(serve_to_initialize() for _ in range(STARTUP_REPS)) * 1000,
             peer * 1000))
+        # The same without the warm-up that `initialize` starts, interleaved, to show it costs the answer nothing.
+        cold = dict(self.env, CONTENOX_PREWARM="0")
+        self.attempt("startup.serveNoPrewarm", lambda: self.record(
+            "startup.serveNoPrewarm", statistics.median(serve_to_initialize(cold) for _ in range(STARTUP_REPS))
+            * 1000, peer * 1000))
         self.attempt("startup.modelList", lambda: self.record(
             "startup.modelList", statistics.median(spawn_wait([self.binary, "model", "list"])
                                                    for _ in range(STARTUP_REPS)) * 1000, peer * 1000))
@@ -290,13 +300,13 @@ class Bench:
 
     # -- 4. memory -----------------------------------------------------------------------------------------
     def memory(self):
-        def idle():
-            server = self.serve()
+        def idle(key="memory.idle", env=self.env):
+            server = lsp.Server([self.binary, "serve"], env)
             server.initialize()
             time.sleep(0.2)
             hwm = lsp.proc_status_kib(server.pid, "VmHWM")
             server.close()
-            self.record("memory.idle", contenox=hwm / MiB)
+            self.record(key, contenox=hwm / MiB)
 
         def streamed(key, tokens, concurrency=1):
             deltas, seconds, _, server = self.contenox_stream(tokens, concurrency)
@@ -316,6 +326,7 @@ class Bench:
                 self.note(key + ".peerDeltasPerSecond", result["deltas"] / result["seconds"])
 
         self.attempt("memory.idle", idle)
+        self.attempt("memory.idleNoPrewarm", lambda: idle("memory.idleNoPrewarm", dict(self.env, CONTENOX_PREWARM="0")))
         self.attempt("memory.100k", lambda: streamed("memory.100k", MEMORY_SHORT))
         self.attempt("memory.1m", lambda: streamed("memory.1m", MEMORY_LONG))
         self.attempt("memory.concurrent", lambda: streamed("memory.concurrent", CONCURRENT_TOKENS, CONCURRENT))
@@ -358,6 +369,8 @@ ROWS = [
     # key, label, unit, better ("lower"/"higher"), target text, target check on (contenox, peer, samples)
     ("startup.serve", "start-up: spawn `serve` to `initialize` answer", "ms", "lower", "< 10 ms",
      lambda c, p, s: c < 10),
+    ("startup.serveNoPrewarm", "start-up: the same with the warm-up off (CONTENOX_PREWARM=0)", "ms", "lower", None,
+     None),
     ("startup.modelList", "start-up: `model list`, whole process", "ms", "lower", "< 10 ms",
      lambda c, p, s: c < 10),
     ("stream.rate", "stream: deltas/s (200k-delta stream)", "deltas/s", "higher", ">= 20x boto3",
@@ -365,17 +378,23 @@ ROWS = [
     ("stream.cpu", "stream: CPU s per 100k deltas", "s", "lower", None, None),
     ("latency.p50", "added latency p50 (5 ms-spaced deltas)", "ms", "lower", None, None),
     ("latency.p99", "added latency p99", "ms", "lower", "p99 < 1 ms", lambda c, p, s: c < 1),
-    ("memory.idle", "peak RSS idle (after initialize / ready client)", "MiB", "lower", "< 20 MiB",
+    ("memory.idle", "peak RSS idle (after initialize and its warm-up / ready client)", "MiB", "lower", "< 20 MiB",
      lambda c, p, s: c < 20),
+    ("memory.idleNoPrewarm", "peak RSS idle, warm-up off (libcurl not loaded, no connection)", "MiB", "lower",
+     None, None),
     ("memory.100k", "peak RSS after a 100k-delta stream", "MiB", "lower", None, None),
-    ("memory.1m", "peak RSS after a 1M-delta stream", "MiB", "lower", "flat: 1M - 100k < 2 MiB",
-     lambda c, p, s: c - statistics.median(s["memory.100k"]["contenox"]) < 2),
+    ("memory.1m", "peak RSS after a 1M-delta stream", "MiB", "lower", None, None),
+    ("memory.perAnswerByte", "peak RSS above idle / answer text size (1M-delta stream)", "B/B", "lower",
+     "text held once (<= 1.5)", lambda c, p, s: c <= 1.5),
+    ("memory.perEventGrowth", "peak RSS growth per event beyond its text (100k to 1M deltas)", "B/event", "lower",
+     "0 (< 0.5)", lambda c, p, s: c < 0.5),
     ("memory.concurrent", "peak RSS, 32 concurrent 20k-delta streams", "MiB", "lower", None, None),
     ("rpc.rate", "JSON-RPC: pipelined config/get answered/s", "req/s", "higher", None, None),
 ]
 
 PEER_NAMES = {
     "startup.serve": "python3: import boto3 + client", "startup.modelList": "python3: import boto3 + client",
+    "startup.serveNoPrewarm": "python3: import boto3 + client",
     "rpc.rate": "minimal Python JSON-RPC loop",
 }
 
@@ -390,7 +409,27 @@ def fmt(value):
     return "%.3g" % value
 
 
+ANSWER_BYTES_PER_DELTA = len(" tok")
+
+
+def derive_memory(samples):
+    """Peak RSS above idle per byte of the 1M-delta answer's text, and the growth per event from the 100k to
+    the 1M stream beyond the text those events add (zero when nothing is kept per event)."""
+    for side in ("contenox",):  # boto3 keeps no answer: the peer has nothing to compare here
+        get = lambda key: samples.get(key, {}).get(side) or []  # noqa: E731
+        idle, short, long_ = get("memory.idle"), get("memory.100k"), get("memory.1m")
+        if not (idle and short and long_):
+            continue
+        idle, short, long_ = (statistics.median(v) * MiB * 1024 for v in (idle, short, long_))
+        text = ANSWER_BYTES_PER_DELTA * MEMORY_LONG
+        samples.setdefault("memory.perAnswerByte", {"contenox": [], "peer": []})[side] = [(long_ - idle) / text]
+        events = MEMORY_LONG - MEMORY_SHORT
+        growth = (long_ - short - ANSWER_BYTES_PER_DELTA * events) / events
+        samples.setdefault("memory.perEventGrowth", {"contenox": [], "peer": []})[side] = [growth]
+
+
 def summarise(bench, started):
+    derive_memory(bench.samples)
     is_contenox = bench.server_info.get("name") == "contenox"
     measurements = {}
     lines = []
@@ -455,6 +494,10 @@ def summarise(bench, started):
         if c_rate and key in context and c_rate > 0.8 * context[key] and (what == "stand-in" or uncoalesced):
             lines.append("- NOTE: contenox's stream rate is within 20%% of the %s ceiling: the figure is bound "
                          "by the %s, not by contenox." % (what, what))
+    ttft_data = None
+    if bench.ttft:
+        ttft_lines, ttft_data = ttft.report(bench.ttft)
+        lines.extend(ttft_lines)
     if bench.errors:
         lines.append("")
         lines.append("Errors (these measurements are missing above):")
@@ -463,7 +506,8 @@ def summarise(bench, started):
             "isContenox": is_contenox, "runs": RUNS, "memoryRuns": MEM_RUNS,
             "host": {"cores": os.cpu_count(), "loadavg": os.getloadavg(), "python": platform.python_version(),
                      "boto3": boto3_version(), "kernel": platform.release()},
-            "measurements": measurements, "context": context, "errors": bench.errors}, "\n".join(lines) + "\n"
+            "measurements": measurements, "context": context, "ttft": ttft_data,
+            "errors": bench.errors}, "\n".join(lines) + "\n"
 
 
 def boto3_version():
@@ -492,6 +536,8 @@ def main():
             for run in range(MEM_RUNS):
                 log("memory run %d/%d" % (run + 1, MEM_RUNS))
                 bench.memory()
+        if "ttft" in ONLY:
+            bench.attempt("ttft", lambda: ttft.measure(bench, TTFT_RUNS, standin, log))
     finally:
         bench.close()
     results, table = summarise(bench, started)

@@ -5,6 +5,7 @@
     peer_boto3.py URL latency EVENTS DELAY_MS       "@@timestamps" stream; now - t for every delta
     peer_boto3.py URL idle                           import boto3, make the client, report peak RSS
     peer_boto3.py URL raw TOKENS                     NOT boto3: the stand-in's own ceiling (see below)
+    peer_boto3.py URL ttft PAUSE PROMPT DIRECT_URL   time to first token in the TTFT scenarios (bench/ttft.py)
 
 Each prints one JSON object on stdout. Credentials come from the environment (the stand-in's test keys).
 """
@@ -121,9 +122,50 @@ def raw(url, tokens):
     return {"deltas": tokens, "bytes": received, "seconds": seconds, "cpuSeconds": time.process_time() - cpu0}
 
 
+def ttft(url, pause, prompt, direct):
+    """bench/ttft.py's scenarios, as a boto3 user meets them: ms from converse_stream called to the first
+    text delta, each answer read to its end. DIRECT_URL is the stand-in itself (not through the delay proxy),
+    asked to close its idle connections between the second and third chat."""
+    import ssl
+    import urllib.request
+
+    client = make_client(url)
+    time.sleep(float(pause))
+
+    def one(tag):
+        t0 = time.perf_counter()
+        first = None
+        for event in converse_stream(client, "%s %s" % (prompt, tag))["stream"]:
+            if first is None and "contentBlockDelta" in event:
+                first = (time.perf_counter() - t0) * 1000
+        return first
+
+    result = {"first": one("first")}
+    time.sleep(0.3)
+    result["second"] = one("second")
+    context = ssl.create_default_context(cafile=os.environ["AWS_CA_BUNDLE"])
+    close = urllib.request.Request(direct + "/_standin/close-idle", method="POST", data=b"")
+    urllib.request.urlopen(close, context=context, timeout=10).read()
+    time.sleep(float(pause))
+    result["afterClose"] = one("after-close")
+    times = [None, None]
+
+    def concurrent(slot):
+        times[slot] = one("concurrent %d" % slot)
+
+    threads = [threading.Thread(target=concurrent, args=(slot,)) for slot in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result["concurrent"] = max(times)
+    return result
+
+
 def main():
-    url, mode, args = sys.argv[1], sys.argv[2], [int(a) for a in sys.argv[3:]]
-    result = {"stream": stream, "latency": latency, "idle": idle, "raw": raw}[mode](url, *args)
+    url, mode = sys.argv[1], sys.argv[2]
+    args = sys.argv[3:] if mode == "ttft" else [int(a) for a in sys.argv[3:]]
+    result = {"stream": stream, "latency": latency, "idle": idle, "raw": raw, "ttft": ttft}[mode](url, *args)
     json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 

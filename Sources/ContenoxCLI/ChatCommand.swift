@@ -36,6 +36,8 @@ struct Chat: AsyncParsableCommand {
 
     func run() async throws {
         let services = openServices()
+        // The connection and credentials get ready while the prompt and the store are read.
+        services.prewarm(backend: backend)
         var text = prompt ?? "-"
         if text == "-" {
             text = String(decoding: FileDescriptorIO.readAll(0), as: UTF8.self)

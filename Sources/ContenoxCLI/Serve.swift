@@ -40,6 +40,10 @@ struct Serve: AsyncParsableCommand {
         configuration.maxMessageBytes = maxMessageBytes
         configuration.dispatch.version = contenoxVersion
         configuration.dispatch.serverNotifications = serverNotifications
+        // CONTENOX_PREWARM=0: open nothing before the first request (and the benchmark's baseline).
+        if ProcessInfo.processInfo.environment["CONTENOX_PREWARM"] != "0" {
+            configuration.dispatch.onInitialize = { services.prewarm() }
+        }
         let server = JSONRPCServer(methods: services.methodTable(), configuration: configuration, logger: logger)
         logger.info("serving on stdio (\(framing) framing), store \(services.storePath)")
         let code = await server.run()

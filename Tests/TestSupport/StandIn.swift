@@ -125,6 +125,27 @@ public final class StandIn: Sendable {
     /// POST /_standin/reset.
     public func reset() throws { _ = try request("POST", "/_standin/reset") }
 
+    /// POST /_standin/close-idle: the stand-in closes its idle API connections (a FIN, as a server's keep-alive
+    /// timeout would); returns how many.
+    @discardableResult
+    public func closeIdleConnections() throws -> Int {
+        Int(try JSONValue.parse(try request("POST", "/_standin/close-idle"))["closed"]?.intValue ?? -1)
+    }
+
+    /// Reads the counters until `condition` holds for them, for up to `seconds` (stretched by the time
+    /// factor); returns the last ones read, so the caller's expectations say what was wrong if it never held.
+    public func stats(
+        within seconds: Double = 20, until condition: (JSONValue) -> Bool
+    ) async throws -> JSONValue {
+        let deadline = ContinuousClock.now + .seconds(TestScale.seconds(seconds))
+        var last = try stats()
+        while !condition(last), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            last = try stats()
+        }
+        return last
+    }
+
     /// A plain HTTP/1.0 request over a socket, so test support needs no HTTP client of its own.
     public func request(_ method: String, _ path: String) throws -> [UInt8] {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

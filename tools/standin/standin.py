@@ -160,9 +160,13 @@ class State:
         self.issued = {}  # access key -> (secret, token, expiry datetime)
         self.imds_tokens = set()
         self.once_keys = set()
-        self.stats = {"requests": 0, "streamsStarted": 0, "streamsCompleted": 0, "clientDisconnects": 0, "active": 0}
+        # connections: those that carried an API request (not only /_standin/ ones); openConnections and
+        # active are gauges, which a reset leaves alone.
+        self.stats = {"requests": 0, "streamsStarted": 0, "streamsCompleted": 0, "clientDisconnects": 0, "active": 0,
+                      "connections": 0, "openConnections": 0}
         self.requests = []
         self.fakes = SigninFakesState()
+        self.handlers = set()  # the Handler of every open connection
 
     def bump(self, key, delta=1):
         with self.lock:
@@ -205,6 +209,46 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
     @property
     def state(self):
         return self.server.state
+
+    # -- connections: counted once they carry an API request; idle ones can be closed on demand
+
+    def setup(self):
+        self.counted = False
+        self.busy = False
+        if self.server.tls is not None:
+            self.request.do_handshake()  # here, on the connection's thread, not in the accepting one
+        super().setup()
+        with self.state.lock:
+            self.state.handlers.add(self)
+
+    def finish(self):
+        with self.state.lock:
+            self.state.handlers.discard(self)
+            if self.counted:
+                self.state.stats["openConnections"] -= 1
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    def count_connection(self):
+        if not self.counted:
+            self.counted = True
+            self.state.bump("connections")
+            self.state.bump("openConnections")
+
+    def close_idle(self):
+        """Shuts down every idle API connection (a FIN, as a server's keep-alive timeout would), but this one."""
+        with self.state.lock:
+            idle = [h for h in self.state.handlers if h is not self and h.counted and not h.busy]
+        for handler in idle:
+            try:
+                # socket.socket's own shutdown: on a TLS socket it sends the FIN without unwrapping the TLS
+                # layer under the thread that is reading from it.
+                socket.socket.shutdown(handler.connection, socket.SHUT_RDWR)
+            except OSError:
+                pass
+        return len(idle)
 
     def log_message(self, fmt, *args):
         if self.server.verbose:
@@ -265,9 +309,17 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
 
     def handle_any(self):
         self.request_id = str(uuid.uuid4())
+        self.busy = True
+        try:
+            self.handle_request()
+        finally:
+            self.busy = False
+
+    def handle_request(self):
         body = self.read_body()
         path = urlsplit(self.path).path
         if not path.startswith("/_standin/"):
+            self.count_connection()
             self.record(body)
         try:
             if path == "/_standin/stats":
@@ -281,7 +333,8 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                     self.state.requests.clear()
                     self.state.once_keys.clear()
                     for key in self.state.stats:
-                        self.state.stats[key] = 0 if key != "active" else self.state.stats[key]
+                        if key not in ("active", "openConnections"):
+                            self.state.stats[key] = 0
                 return self.send_json(200, {})
             if path == "/_standin/counts" or path.startswith("/_standin/sso/") or path.startswith("/_standin/login/"):
                 return self.fakes_control(path)
@@ -291,6 +344,8 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                 return self.sso_oidc_token(body)
             if path == "/v1/token" and self.command == "POST":
                 return self.signin_token(body)
+            if path == "/_standin/close-idle":
+                return self.send_json(200, {"closed": self.close_idle()})
             if path.startswith("/latest/"):
                 return self.imds(path)
             if path == "/container/credentials":
@@ -881,6 +936,15 @@ class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256
     allow_reuse_address = True
+    tls = None  # an ssl.SSLContext when serving HTTPS
+
+    def get_request(self):
+        sock, address = super().get_request()
+        if self.tls is not None:
+            # The handshake runs in the connection's thread (Handler.setup), so a slow client does not hold
+            # up the accepting loop.
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, address
 
 
 def main():
@@ -890,6 +954,8 @@ def main():
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--temp-ttl", type=int, default=3600, help="lifetime of issued temporary keys, seconds")
     parser.add_argument("--verbose", action="store_true")
+    parser.add_argument("--tls-cert", help="serve HTTPS with this PEM certificate (chain) ...")
+    parser.add_argument("--tls-key", help="... and this PEM private key")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="exit as soon as the process that started it is gone (the Swift tests pass it, so "
                              "that a test runner that crashes leaves no stand-in holding its output open)")
@@ -905,6 +971,11 @@ def main():
         threading.Thread(target=watch_parent, daemon=True).start()
     server = Server(("127.0.0.1", args.port), Handler)
     server.state = State(args.region, args.temp_ttl)
+    if args.tls_cert:
+        import ssl
+        server.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        server.tls.load_cert_chain(args.tls_cert, args.tls_key)
+        server.tls.set_alpn_protocols(["http/1.1"])
     server.verbose = args.verbose
     port = server.server_address[1]
     if args.port_file:
@@ -912,7 +983,8 @@ def main():
         with open(temporary, "w") as f:
             f.write(str(port))
         os.replace(temporary, args.port_file)
-    sys.stderr.write(f"standin: listening on 127.0.0.1:{port} (region {args.region})\n")
+    scheme = "https" if args.tls_cert else "http"
+    sys.stderr.write(f"standin: listening on {scheme}://127.0.0.1:{port} (region {args.region})\n")
     try:
         server.serve_forever()
     except KeyboardInterrupt:

@@ -44,11 +44,14 @@ public struct ResolvedCredentials: Sendable, Equatable, CustomStringConvertible 
 /// 6. container credentials (ECS/EKS), 7. EC2 instance metadata (IMDSv2).
 ///
 /// Temporary credentials are cached and refreshed `refreshMargin` seconds before they expire; concurrent
-/// callers share one refresh. The environment is passed in, never read from the process.
+/// callers share one refresh. From `refreshAhead` seconds before that, a call still answers with them at once
+/// and starts the refresh in the background, so a request waits for STS, SSO or IMDS only when nothing asked
+/// for credentials in that window. The environment is passed in, never read from the process.
 public final class CredentialChain: Sendable {
     let apiKeyEnv: String?
     let environment: [String: String]
     let refreshMargin: Double
+    let refreshAhead: Double
     /// Region for STS calls (assume-role, web identity) when the profile names none.
     let region: String?
 
@@ -60,33 +63,44 @@ public final class CredentialChain: Sendable {
 
     public init(
         apiKeyEnv: String? = nil, environment: [String: String], region: String? = nil,
-        refreshMargin: Double = 300
+        refreshMargin: Double = 300, refreshAhead: Double? = nil
     ) {
         self.apiKeyEnv = apiKeyEnv
         self.environment = environment
         self.region = region
         self.refreshMargin = refreshMargin
+        self.refreshAhead = refreshAhead ?? refreshMargin
     }
 
     /// Current credentials: cached ones while they are fresh, else a new lookup through the chain.
     public func resolve() async throws(BedrockError) -> ResolvedCredentials {
         let task = state.withLock { s -> Task<Result<ResolvedCredentials, BedrockError>, Never> in
             if let cached = s.cached, isFresh(cached) {
+                // Close to the margin: answer with these, and refresh in the background so that a later
+                // request does not wait. A failed refresh keeps these.
+                if s.inflight == nil, !isFresh(cached, margin: refreshMargin + refreshAhead) {
+                    s.inflight = lookUpTask()
+                }
                 return Task { .success(cached) }
             }
             if let inflight = s.inflight { return inflight }
-            let task = Task { [self] in
-                let result = await lookUp()
-                state.withLock { s in
-                    if case .success(let credentials) = result { s.cached = credentials }
-                    s.inflight = nil
-                }
-                return result
-            }
+            let task = lookUpTask()
             s.inflight = task
             return task
         }
         return try await task.value.get()
+    }
+
+    /// A lookup through the chain that stores what it finds and clears `inflight` when done.
+    private func lookUpTask() -> Task<Result<ResolvedCredentials, BedrockError>, Never> {
+        Task { [self] in
+            let result = await lookUp()
+            state.withLock { s in
+                if case .success(let credentials) = result { s.cached = credentials }
+                s.inflight = nil
+            }
+            return result
+        }
     }
 
     /// Forgets cached credentials (e.g. after ExpiredTokenException), so the next call looks them up again.
@@ -94,9 +108,9 @@ public final class CredentialChain: Sendable {
         state.withLock { $0.cached = nil }
     }
 
-    private func isFresh(_ credentials: ResolvedCredentials) -> Bool {
+    private func isFresh(_ credentials: ResolvedCredentials, margin: Double? = nil) -> Bool {
         guard let expiration = credentials.expiration else { return true }
-        return expiration.timeIntervalSinceNow > refreshMargin
+        return expiration.timeIntervalSinceNow > margin ?? refreshMargin
     }
 
     /// Walks the providers in order. A provider answers credentials, nil (not configured here: go on, with a

@@ -1,5 +1,6 @@
 import Basics
 internal import CCurl
+import Glibc
 import Synchronization
 
 /// One HTTP transfer: owns a libcurl easy handle (and the header list and error buffer it points at) and frees
@@ -12,6 +13,10 @@ final class CurlTransfer {
     let consumer: any HTTPResponseConsumer
     let idleTimeout: Double
     let cancelToken: HTTPCancelToken
+    /// The scheme, host and port it goes to, which learns of the connections opened and closed for it.
+    let origin: ConnectionOrigin
+    /// Only opens (or checks) a connection for later transfers; its answer is thrown away.
+    let isWarmUp: Bool
 
     // Loop-thread state.
     var lastActivity: ContinuousClock.Instant = .now
@@ -23,7 +28,10 @@ final class CurlTransfer {
     /// The consumer paused the transfer; the idle timeout does not run until it resumes.
     var paused = false
 
-    init(request: HTTPRequest, consumer: any HTTPResponseConsumer, cancelToken: HTTPCancelToken) throws(BedrockError) {
+    init(
+        request: HTTPRequest, consumer: any HTTPResponseConsumer, cancelToken: HTTPCancelToken,
+        origin: ConnectionOrigin, isWarmUp: Bool = false
+    ) throws(BedrockError) {
         guard let handle = CCurl_easy_init() else {
             throw BedrockError.own("ConnectionFailed", "libcurl could not create a transfer handle")
         }
@@ -31,6 +39,8 @@ final class CurlTransfer {
         self.consumer = consumer
         self.idleTimeout = request.idleTimeout
         self.cancelToken = cancelToken
+        self.origin = origin
+        self.isWarmUp = isWarmUp
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE) + 1)
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         try configure(request)
@@ -54,6 +64,19 @@ final class CurlTransfer {
         check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
         check(CCurl_easy_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
         check(CCurl_easy_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1))
+        // A second transfer started while the first connection is still being set up waits for it, to learn
+        // whether it speaks HTTP/2 and can carry both, instead of opening another connection.
+        check(CCurl_easy_setopt_long(handle, CURLOPT_PIPEWAIT, 1))
+        // libcurl would not reuse a connection idle for more than 118 s; a warmed one is kept as long as the
+        // loop keeps its origin warm (the peer may still close it earlier; see CurlEventLoop).
+        check(CCurl_easy_setopt_long(handle, CURLOPT_MAXAGE_CONN, Int(ConnectionOrigin.keepWarmSeconds)))
+        // The origin learns of every connection socket opened and closed, so the loop can watch idle ones.
+        // It lives as long as the loop (never freed), so a socket closed after this transfer still finds it.
+        let tag = Unmanaged.passUnretained(origin).toOpaque()
+        check(CCurl_easy_setopt_sockopt_function(handle, curlSocketOpened))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_SOCKOPTDATA, tag))
+        check(CCurl_easy_setopt_closesocket_function(handle, curlSocketClosing))
+        check(CCurl_easy_setopt_pointer(handle, CURLOPT_CLOSESOCKETDATA, tag))
         // A fast stream is handed over one buffer at a time, so a larger buffer means fewer hand-overs
         // (each may wake the consuming task); a slow one still arrives as soon as it is read.
         check(CCurl_easy_setopt_long(handle, CURLOPT_BUFFERSIZE, 64 << 10))
@@ -246,6 +269,20 @@ private func curlHeaderCallback(
     let length = size * count
     transfer.headerLine(UnsafeRawBufferPointer(start: data, count: length))
     return length
+}
+
+private func curlSocketOpened(
+    _ user: UnsafeMutableRawPointer?, _ socket: curl_socket_t, _ purpose: curlsocktype
+) -> Int32 {
+    if let user, purpose == CURLSOCKTYPE_IPCXN {
+        Unmanaged<ConnectionOrigin>.fromOpaque(user).takeUnretainedValue().opened(socket)
+    }
+    return Int32(CURL_SOCKOPT_OK)
+}
+
+private func curlSocketClosing(_ user: UnsafeMutableRawPointer?, _ socket: curl_socket_t) -> Int32 {
+    if let user { Unmanaged<ConnectionOrigin>.fromOpaque(user).takeUnretainedValue().closed(socket) }
+    return close(socket)
 }
 
 private func curlProgressCallback(

@@ -8,12 +8,20 @@ enum HTTPTransport {
         let token = HTTPCancelToken()
         do {
             let loop = try CurlEventLoop.shared.get()
-            let transfer = try CurlTransfer(request: request, consumer: consumer, cancelToken: token)
+            let transfer = try CurlTransfer(
+                request: request, consumer: consumer, cancelToken: token, origin: loop.origin(for: request))
             loop.submit(transfer)
         } catch {
             consumer.complete(error)
         }
         return token
+    }
+
+    /// Opens a connection to `request`'s origin in the background, if none is open, and keeps it usable (see
+    /// `CurlEventLoop`). `request` should be cheap and unsigned: its answer is thrown away. Never fails: a
+    /// connection that cannot be opened is the next real request's error. Loads libcurl on first use.
+    static func warmUp(_ request: HTTPRequest) {
+        if case .success(let loop) = CurlEventLoop.shared { loop.warmUp(request) }
     }
 
     static func cancel(_ token: HTTPCancelToken) {
@@ -80,6 +88,13 @@ final class TokenHolder: Sendable {
         }
         if let token { HTTPTransport.resume(token) }
     }
+}
+
+/// Reads a warm-up's answer and forgets it.
+final class DiscardingConsumer: HTTPResponseConsumer {
+    func receive(status: Int, headers: HTTPHeaders) {}
+    func receive(body: UnsafeRawBufferPointer) -> BodyDisposition { .consumed }
+    func complete(_ error: BedrockError?) {}
 }
 
 /// Collects a whole response, then calls `done` once.

@@ -80,6 +80,12 @@ static inline CURLcode CCurl_easy_setopt_read_function(CURL *h, curl_read_callba
 static inline CURLcode CCurl_easy_setopt_xferinfo_function(CURL *h, curl_xferinfo_callback f) {
     return CCURL_SETOPT(h, CURLOPT_XFERINFOFUNCTION, f);
 }
+static inline CURLcode CCurl_easy_setopt_sockopt_function(CURL *h, curl_sockopt_callback f) {
+    return CCURL_SETOPT(h, CURLOPT_SOCKOPTFUNCTION, f);
+}
+static inline CURLcode CCurl_easy_setopt_closesocket_function(CURL *h, curl_closesocket_callback f) {
+    return CCURL_SETOPT(h, CURLOPT_CLOSESOCKETFUNCTION, f);
+}
 #undef CCURL_SETOPT
 static inline CURLcode CCurl_easy_getinfo_long(CURL *h, CURLINFO i, long *v) { return CCurl_table()->easy_getinfo(h, i, v); }
 static inline CURLcode CCurl_easy_getinfo_double(CURL *h, CURLINFO i, double *v) {

@@ -50,6 +50,8 @@ extension Services {
         table.register(ConfigSetRequest.self) { [self] request, _ throws(ResponseError) in
             try serve {
                 try setConfig(request.key, request.value)
+                // An editor's server warms the backend it will now use (the CLI's process is about to exit).
+                if request.key == "default-provider" { prewarm() }
                 return ConfigEntryResponse(key: request.key, value: try config(request.key))
             }
         }

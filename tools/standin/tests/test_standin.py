@@ -401,3 +401,33 @@ def test_thinking_rules(runtime):
     with pytest.raises(ClientError):
         runtime.converse(modelId=model, messages=history[:1], inferenceConfig={"maxTokens": 1024},
                          additionalModelRequestFields=thinking)
+
+
+def test_connections_are_counted_and_idle_ones_closed(standin):
+    from urllib.parse import urlsplit
+
+    host = urlsplit(standin).netloc
+
+    def stats():
+        connection = http.client.HTTPConnection(host, timeout=10)
+        connection.request("GET", "/_standin/stats")
+        return json.loads(connection.getresponse().read())
+
+    before = stats()
+    api = http.client.HTTPConnection(host, timeout=10)
+    for _ in range(2):  # two API requests (an UnknownOperation answer) on one kept-alive connection
+        api.request("GET", "/")
+        assert api.getresponse().read()
+    during = stats()
+    assert during["connections"] == before["connections"] + 1, "stats connections are not counted"
+    assert during["openConnections"] == before["openConnections"] + 1
+
+    closing = http.client.HTTPConnection(host, timeout=10)
+    closing.request("POST", "/_standin/close-idle", body=b"")
+    assert json.loads(closing.getresponse().read())["closed"] >= 1
+    assert api.sock.recv(1) == b"", "the idle connection was closed (EOF)"
+    # Idle connections of earlier tests' clients are closed too: at least ours is gone from the gauge.
+    deadline = time.time() + 10
+    while stats()["openConnections"] > before["openConnections"] and time.time() < deadline:
+        time.sleep(0.02)
+    assert stats()["openConnections"] <= before["openConnections"]
