@@ -70,7 +70,7 @@ public struct StoredMessage: Sendable, Equatable {
 /// is shared behind a mutex: each call is a few short statements, so holding it briefly from a
 /// Swift task is cheaper than a dedicated thread hop.
 public final class Store: Sendable {
-    public static let schemaVersion: Int64 = 1
+    public static var schemaVersion: Int64 { Int64(migrations.count) }
     public let path: String
     /// Used only while `lock` is held (see `withConnection`), which is what makes sharing it safe.
     nonisolated(unsafe) private let connection: SQLiteConnection
