@@ -86,6 +86,12 @@ public struct BedrockError: Error, Sendable, Equatable, CustomStringConvertible 
             hint: hint, kind: entry.kind)
     }
 
+    /// The answer of a model (or profile) that does not cache prompts to a request with cache points
+    /// (most reports: 403 AccessDeniedException; some: 400 ValidationException).
+    public var refusesPromptCaching: Bool {
+        (kind == .service || kind == .validation) && message.lowercased().contains("prompt caching")
+    }
+
     public var description: String {
         var s = "\(type): \(message)"
         if let httpStatus { s += " (HTTP \(httpStatus))" }

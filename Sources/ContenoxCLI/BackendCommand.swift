@@ -36,6 +36,8 @@ struct BackendCommand: AsyncParsableCommand {
         @Option(help: "Service tier: priority, default, flex or reserved.") var serviceTier: String?
         @Option(help: "KEY=VALUE request metadata for cost attribution in invocation logs (repeatable).")
         var metadata: [String] = []
+        @Option(help: "Prompt caching: auto (cache points where they pay), off, or 1h (one-hour cache points).")
+        var cache: String?
 
         func validate() throws {
             for pair in metadata where !pair.contains("=") {
@@ -50,7 +52,7 @@ struct BackendCommand: AsyncParsableCommand {
                 requestMetadata: metadata.map { pair in
                     let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                     return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-                })
+                }, cache: cache)
             let backend = try await service {
                 try services.addBackend(
                     name: name, type: type, url: url, apiKeyEnv: apiKeyEnv, region: region, replace: replace,

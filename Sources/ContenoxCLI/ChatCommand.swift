@@ -24,6 +24,8 @@ struct Chat: AsyncParsableCommand {
     @Option(help: "Latency profile: standard or optimized.") var latency: String?
     @Option(help: "Service tier: priority, default, flex or reserved.") var serviceTier: String?
     @Option(help: "A reasoning budget in tokens (at least 1024), for models that reason.") var thinking: Int?
+    @Option(help: "Prompt caching for this chat: auto, off or 1h (default: the backend's, else auto).")
+    var cache: String?
     @Flag(help: "Do not store this turn in a session.") var ephemeral = false
     @Flag(help: "One JSON event per line (delta, blockStart, result, error), for scripts.") var json = false
 
@@ -58,6 +60,7 @@ struct Chat: AsyncParsableCommand {
             guardrail: guardrail, guardrailTrace: guardrailTrace, latency: latency, serviceTier: serviceTier)
         request.passthrough = try await service { try options.fields() }
         request.thinkingBudget = thinking
+        if let cache { request.cache = try await service { try BackendRequestOptions.cachePolicy(cache) } }
         let json = self.json
         let chatTask = Task {
             let session = LockedValue<String?>(nil)
@@ -86,7 +89,16 @@ struct Chat: AsyncParsableCommand {
                 print(JSONValue.object(event).jsonString)
             } else {
                 print()
-                if let id = result.sessionID { printError("[session \(id); \(result.stopReason)]") }
+                let usage = result.usage
+                let cached = [
+                    (usage["cacheReadInputTokens"]?.intValue ?? 0, "from cache"),
+                    (usage["cacheWriteInputTokens"]?.intValue ?? 0, "to cache"),
+                ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+                let tokens =
+                    "\(usage["inputTokens"]?.intValue ?? 0) in"
+                    + (cached.isEmpty ? "" : " (\(cached.joined(separator: ", ")))")
+                    + ", \(usage["outputTokens"]?.intValue ?? 0) out"
+                printError("[\(result.sessionID.map { "session \($0); " } ?? "")\(result.stopReason); \(tokens)]")
                 if let guardrail = result.guardrail {
                     printError("\(guardrail.summary)")
                     printError("hint: \(guardrail.hint)")

@@ -40,7 +40,10 @@ struct SessionCommand: AsyncParsableCommand {
                 return
             }
             let (session, messages) = try await service { try services.session(id: resolved) }
-            print("# \(session.title)  (\(session.id), \(session.model ?? "-"), \(session.totalTokens) tokens)")
+            let cache =
+                session.cacheReadTokens + session.cacheWriteTokens > 0
+                ? "; cache: \(session.cacheReadTokens) read, \(session.cacheWriteTokens) written" : ""
+            print("# \(session.title)  (\(session.id), \(session.model ?? "-"), \(session.totalTokens) tokens\(cache))")
             for message in messages {
                 let marker = message.status == "complete" ? "" : " [\(message.status)]"
                 print("\n\(message.role)\(marker):")

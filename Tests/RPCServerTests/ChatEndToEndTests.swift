@@ -514,6 +514,53 @@ import Testing
         #expect(refused["error"]?["code"] == -32602 && refused["error"]?["data"]?["type"] == "ThinkingNotSupported")
     }
 
+    /// The cache planner puts a point after a long system prompt: the first turn writes the cache, the second
+    /// reads it, and the counts show in each result, the session's totals and the CLI. A model that refuses
+    /// cache points (even the client's own) gets the turn again without them.
+    @Test func promptCachingWritesThenReads() async throws {
+        let standIn = try StandIn.start()
+        defer { standIn.stop() }
+        let fixture = try Fixture(standIn: standIn, defaultModel: "us.anthropic.claude-sonnet-4-20250514-v1:0")
+        let server = try await fixture.server()
+        let system = JSONValue.string(String(repeating: "context ", count: 1500))
+        server.writer.request(1, "chat/stream", ["prompt": "first", "system": system])
+        let first = try await server.collector.response(id: 1)
+        let written = first["result"]?["usage"]?["cacheWriteInputTokens"]?.intValue ?? 0
+        #expect(written >= 1500, "\(first["result"]?["usage"] ?? .null)")
+        #expect(first["result"]?["usage"]?["cacheReadInputTokens"] == 0)
+        let sessionID = try #require(first["result"]?["sessionId"])
+        server.writer.request(2, "chat/stream", ["prompt": "second", "system": system, "sessionId": sessionID])
+        let second = try await server.collector.response(id: 2)
+        #expect((second["result"]?["usage"]?["cacheReadInputTokens"]?.intValue ?? 0) >= written)
+        server.writer.request(3, "session/get", ["sessionId": sessionID])
+        let totals = try await server.collector.response(id: 3)["result"]?["session"]?["usage"]
+        #expect((totals?["cacheReadInputTokens"]?.intValue ?? 0) >= written)
+        #expect((totals?["cacheWriteInputTokens"]?.intValue ?? 0) >= written)
+
+        // off: no cache point, so no cache usage.
+        server.writer.request(
+            4, "chat/stream", ["prompt": "third", "system": system, "cache": "off", "ephemeral": true])
+        let off = try await server.collector.response(id: 4)
+        #expect(
+            off["result"]?["usage"]?["cacheReadInputTokens"] == 0
+                && off["result"]?["usage"]?["cacheWriteInputTokens"] == 0)
+
+        // A client's own cache point on a model without caching: refused, then sent again without it.
+        server.writer.request(
+            5, "chat/stream",
+            [
+                "model": "meta.llama3-1-70b-instruct-v1:0", "ephemeral": true,
+                "content": [["text": "fallback"], ["cachePoint": ["type": "default"]]],
+            ])
+        let fallback = try await server.collector.response(id: 5)
+        #expect(Self.text(of: fallback["result"]) == "Echo: fallback", "\(fallback.jsonString)")
+
+        let cli = try runContenox(
+            ["chat", "--session", "last", "--system", system.stringValue ?? "", "fourth"], home: fixture.home.store,
+            environment: fixture.environment)
+        #expect(cli.status == 0 && cli.stderr.contains("from cache"), "\(cli.stderr)")
+    }
+
     @Test func closingStdinWhileStreamingFinishesTheAnswer() async throws {
         let fixture = try Fixture()
         let server = try await fixture.server()

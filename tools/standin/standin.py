@@ -8,6 +8,7 @@ user message make it misbehave on purpose; see README.md beside this file.
 """
 import argparse
 import hmac
+import hashlib
 import json
 import os
 import random
@@ -75,6 +76,12 @@ PROFILE_ONLY = {
     "amazon.nova-premier-v1:0": ("Nova Premier", "Amazon"),
     "mistral.pixtral-large-2502-v1:0": ("Pixtral Large (25.02)", "Mistral AI"),
 }
+# Models with prompt caching, by base id, and the shortest prefix they cache (in the stand-in's tokens).
+CACHING_MODELS = {"anthropic.claude-3-5-haiku-20241022-v1:0": 2048, "anthropic.claude-3-7-sonnet-20250219-v1:0": 1024,
+                  "anthropic.claude-sonnet-4-20250514-v1:0": 1024, "anthropic.claude-opus-4-20250514-v1:0": 1024,
+                  "anthropic.claude-opus-4-1-20250805-v1:0": 1024, "anthropic.claude-sonnet-4-5-20250929-v1:0": 1024,
+                  "anthropic.claude-haiku-4-5-20251001-v1:0": 2048, "amazon.nova-pro-v1:0": 1024,
+                  "amazon.nova-lite-v1:0": 1024, "amazon.nova-micro-v1:0": 1024, "amazon.nova-premier-v1:0": 1024}
 # Models with extended thinking (additionalModelRequestFields.thinking), by base id.
 REASONING_MODELS = {"anthropic.claude-3-7-sonnet-20250219-v1:0", "anthropic.claude-sonnet-4-20250514-v1:0",
                     "anthropic.claude-opus-4-20250514-v1:0", "anthropic.claude-opus-4-1-20250805-v1:0",
@@ -157,6 +164,7 @@ class State:
         self.region = region
         self.temp_ttl = temp_ttl
         self.lock = threading.Lock()
+        self.prompt_cache = set()  # sha256 of every prompt prefix a cache point wrote
         self.issued = {}  # access key -> (secret, token, expiry datetime)
         self.imds_tokens = set()
         self.once_keys = set()
@@ -730,6 +738,56 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                 raise BedrockError(400, "ValidationException", "Invalid additionalModelResponseFieldPaths")
         return echo
 
+    def prompt_cache(self, model_id, request):
+        """Bedrock's prompt cache: cache points in tools, system and messages, checked as Bedrock checks them
+        (a model that caches, at most 4, TTLs not increasing, none right after a reasoning block); the longest
+        prefix a point closes that an earlier request wrote is read, the rest up to the last point written.
+        Returns (read, written) tokens, or None when the request has no cache point."""
+        parts = []  # (ttl, prefix) for each point, in request order
+        sequence = []
+        for tool in (request.get("toolConfig") or {}).get("tools", []):
+            sequence.append(tool)
+            if "cachePoint" in tool:
+                parts.append((tool["cachePoint"].get("ttl", "5m"), json.dumps(sequence)))
+        for block in request.get("system") or []:
+            sequence.append(block)
+            if "cachePoint" in block:
+                parts.append((block["cachePoint"].get("ttl", "5m"), json.dumps(sequence)))
+        for index, message in enumerate(request["messages"]):
+            for position, block in enumerate(message["content"]):
+                sequence.append({message["role"]: block})
+                if "cachePoint" in block:
+                    if position > 0 and "reasoningContent" in message["content"][position - 1]:
+                        raise BedrockError(400, "ValidationException", f"messages.{index}.content.{position}: a "
+                                           "cache point cannot directly follow a reasoning block.")
+                    parts.append((block["cachePoint"].get("ttl", "5m"), json.dumps(sequence)))
+        if not parts:
+            return None
+        base = model_id.split(".", 1)[1] if model_id.startswith(PROFILE_PREFIXES) else model_id
+        if base not in CACHING_MODELS:
+            raise BedrockError(403, "AccessDeniedException", "You invoked an unsupported model or your request did "
+                               "not allow prompt caching. See the documentation for more information.")
+        if len(parts) > 4:
+            raise BedrockError(400, "ValidationException", "A maximum of 4 blocks with cache_control may be "
+                               f"provided. Found {len(parts)}.")
+        for (earlier, _), (later, _) in zip(parts, parts[1:]):
+            if earlier == "5m" and later == "1h":
+                raise BedrockError(400, "ValidationException", "a ttl='1h' cache_control block must not come after "
+                                   "a ttl='5m' cache_control block.")
+        minimum = CACHING_MODELS[base]
+        sizes = [len(prefix.split()) for _, prefix in parts]
+        keys = [hashlib.sha256(prefix.encode()).hexdigest() for _, prefix in parts]
+        read = 0
+        with self.state.lock:
+            for size, key in zip(sizes, keys):
+                if size >= minimum and key in self.state.prompt_cache:
+                    read = size
+            written = max(sizes[-1] - read, 0) if sizes[-1] >= minimum and keys[-1] not in self.state.prompt_cache else 0
+            for size, key in zip(sizes, keys):
+                if size >= minimum:
+                    self.state.prompt_cache.add(key)
+        return read, written
+
     def validate_thinking(self, model_id, request):
         """Anthropic's extended thinking (additionalModelRequestFields.thinking), with its rules: a model that
         has it, a budget of at least 1024 below maxTokens, and every assistant turn that used a tool starting
@@ -773,7 +831,13 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         self.stop_reason = "end_turn"
         guardrail = request.get("guardrailConfig")
         thinking = self.validate_thinking(model_id, request)
+        cache = self.prompt_cache(model_id, request)
         directives, tokens, tool, cleaned, input_tokens = self.plan(request)
+        self.cache_fields = {}
+        if cache is not None:
+            read, written = cache
+            input_tokens = max(input_tokens - read - written, 1)
+            self.cache_fields = {"cacheReadInputTokens": read, "cacheWriteInputTokens": written}
         if thinking:
             directives["reasoning"] = ""
         if guardrail and "guardrail-block" in directives:
@@ -801,7 +865,7 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
             "output": {"message": {"role": "assistant", "content": content}},
             "stopReason": "tool_use" if tool else getattr(self, "stop_reason", "end_turn"),
             "usage": {"inputTokens": input_tokens, "outputTokens": len(tokens),
-                      "totalTokens": input_tokens + len(tokens)},
+                      "totalTokens": input_tokens + len(tokens), **self.cache_fields},
             "metrics": {"latencyMs": 1}, **getattr(self, "echo", {})})
 
     def client_gone(self):
@@ -927,7 +991,7 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         output_tokens = len(tokens)
         self.write_chunk(event_frame("metadata", {
             "usage": {"inputTokens": input_tokens, "outputTokens": output_tokens,
-                      "totalTokens": input_tokens + output_tokens},
+                      "totalTokens": input_tokens + output_tokens, **getattr(self, "cache_fields", {})},
             "metrics": {"latencyMs": int((time.monotonic() - started) * 1000)}, **getattr(self, "echo", {})}))
         self.write_chunk(b"")
 

@@ -136,6 +136,18 @@ public enum ModelCatalog {
         return ["thinking": ["type": "enabled", "budget_tokens": .int(Int64(budget))]]
     }
 
+    /// Models that cache prompt prefixes, by base id, with the shortest prefix they cache (in tokens).
+    static let promptCaching: [String: Int] = [
+        "anthropic.claude-3-5-haiku-20241022-v1:0": 2048, "anthropic.claude-3-7-sonnet-20250219-v1:0": 1024,
+        "anthropic.claude-sonnet-4-20250514-v1:0": 1024, "anthropic.claude-opus-4-20250514-v1:0": 1024,
+        "anthropic.claude-opus-4-1-20250805-v1:0": 1024, "anthropic.claude-sonnet-4-5-20250929-v1:0": 1024,
+        "anthropic.claude-haiku-4-5-20251001-v1:0": 2048, "amazon.nova-pro-v1:0": 1024,
+        "amazon.nova-lite-v1:0": 1024, "amazon.nova-micro-v1:0": 1024, "amazon.nova-premier-v1:0": 1024,
+    ]
+
+    /// The shortest prefix `id` caches, in tokens; nil for a model without prompt caching.
+    public static func cacheMinimumTokens(of id: String) -> Int? { promptCaching[baseID(id)] }
+
     /// The base model id of a cross-region profile id; other ids as they are.
     static func baseID(_ id: String) -> String {
         guard InferenceProfilePrefix.isProfileID(id), !id.hasPrefix("arn:"), let dot = id.firstIndex(of: ".") else {

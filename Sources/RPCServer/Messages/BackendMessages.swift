@@ -17,7 +17,8 @@ public struct BackendAddRequest: RequestType {
     public var apiKeyEnv: String?
     public var region: String?
     public var replace: Bool
-    /// `guardrail` ("ID[:VERSION]"), `guardrailTrace`, `latency`, `serviceTier`, `requestMetadata` ({key: value}).
+    /// `guardrail` ("ID[:VERSION]"), `guardrailTrace`, `latency`, `serviceTier`, `requestMetadata` ({key: value}),
+    /// `cache` (auto | off | 1h).
     public var options: BackendRequestOptions
 
     public init(params: Params) throws(ResponseError) {
@@ -38,7 +39,7 @@ public struct BackendAddRequest: RequestType {
             guardrail: try params.optionalString("guardrail"),
             guardrailTrace: try params.optionalBool("guardrailTrace") ?? false,
             latency: try params.optionalString("latency"), serviceTier: try params.optionalString("serviceTier"),
-            requestMetadata: metadata)
+            requestMetadata: metadata, cache: try params.optionalString("cache"))
     }
 }
 

@@ -39,6 +39,12 @@ extension ChatRequest {
         toolConfig = try params.optionalObject("toolConfig").map(JSONValue.object)
         additionalModelRequestFields = try params.optionalObject("additionalModelRequestFields").map(JSONValue.object)
         ephemeral = try params.optionalBool("ephemeral") ?? false
+        if let cache = try params.optionalString("cache") {
+            guard let policy = PromptCachePlanner.Policy(rawValue: cache) else {
+                throw .invalidParams("invalid params: 'cache' must be auto, off or 1h, got \(cache.quoted())")
+            }
+            self.cache = policy
+        }
         if let thinking = try params.optionalObject("thinking") {
             guard let budget = thinking["budgetTokens"]?.intValue else {
                 throw .invalidParams("invalid params: 'thinking' needs budgetTokens, an integer")

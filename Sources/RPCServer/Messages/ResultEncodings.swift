@@ -15,7 +15,10 @@ extension SessionRecord {
     }
 
     public var usageJSON: JSONValue {
-        ["inputTokens": .int(inputTokens), "outputTokens": .int(outputTokens), "totalTokens": .int(totalTokens)]
+        [
+            "inputTokens": .int(inputTokens), "outputTokens": .int(outputTokens), "totalTokens": .int(totalTokens),
+            "cacheReadInputTokens": .int(cacheReadTokens), "cacheWriteInputTokens": .int(cacheWriteTokens),
+        ]
     }
 }
 

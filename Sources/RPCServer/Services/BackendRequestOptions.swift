@@ -1,4 +1,5 @@
 import Basics
+import Bedrock
 import JSON
 
 /// What a chat sends besides the conversation: a guardrail, the latency profile, the service tier, request
@@ -13,21 +14,26 @@ public struct BackendRequestOptions: Sendable, Equatable {
     /// `priority`, `default`, `flex` or `reserved`.
     public var serviceTier: String?
     public var requestMetadata: [(key: String, value: String)] = []
+    /// Where prompt-cache points go: `auto`, `off` or `1h` (stored as `cache`, which is no Converse field and
+    /// is never sent).
+    public var cache: String?
 
     public init(
         guardrail: String? = nil, guardrailTrace: Bool = false, latency: String? = nil, serviceTier: String? = nil,
-        requestMetadata: [(key: String, value: String)] = []
+        requestMetadata: [(key: String, value: String)] = [], cache: String? = nil
     ) {
         self.guardrail = guardrail
         self.guardrailTrace = guardrailTrace
         self.latency = latency
         self.serviceTier = serviceTier
         self.requestMetadata = requestMetadata
+        self.cache = cache
     }
 
     public static func == (a: Self, b: Self) -> Bool {
         a.guardrail == b.guardrail && a.guardrailTrace == b.guardrailTrace && a.latency == b.latency
-            && a.serviceTier == b.serviceTier && a.requestMetadata.map(\.key) == b.requestMetadata.map(\.key)
+            && a.serviceTier == b.serviceTier && a.cache == b.cache
+            && a.requestMetadata.map(\.key) == b.requestMetadata.map(\.key)
             && a.requestMetadata.map(\.value) == b.requestMetadata.map(\.value)
     }
 
@@ -77,7 +83,21 @@ public struct BackendRequestOptions: Sendable, Equatable {
             }
             fields["requestMetadata"] = .object(JSONObject(requestMetadata.map { ($0.key, .string($0.value)) }))
         }
+        if let cache {
+            _ = try Self.cachePolicy(cache)
+            fields["cache"] = .string(cache)
+        }
         return fields
+    }
+
+    /// A cache policy by name, checked.
+    public static func cachePolicy(_ name: String) throws(ServiceError) -> PromptCachePlanner.Policy {
+        guard let policy = PromptCachePlanner.Policy(rawValue: name) else {
+            throw invalid(
+                "cache", name,
+                "Use one of: \(PromptCachePlanner.Policy.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        return policy
     }
 
     private static func invalid(_ option: String, _ value: String, _ hint: String) -> ServiceError {
@@ -88,4 +108,11 @@ public struct BackendRequestOptions: Sendable, Equatable {
 
 extension Character {
     fileprivate var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
+
+extension BackendRecord {
+    /// The backend's prompt-cache policy, when it sets one.
+    public var cachePolicy: PromptCachePlanner.Policy? {
+        requestDefaults["cache"]?.stringValue.flatMap(PromptCachePlanner.Policy.init(rawValue:))
+    }
 }

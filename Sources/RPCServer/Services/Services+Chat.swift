@@ -19,6 +19,8 @@ public struct ChatRequest: Sendable {
     public var passthrough: JSONObject = [:]
     /// A reasoning budget in tokens, for models that reason (mapped to the model's own field).
     public var thinkingBudget: Int?
+    /// Where prompt-cache points go (nil: the backend's setting, else auto).
+    public var cache: PromptCachePlanner.Policy?
     public var ephemeral: Bool
 
     public init(
@@ -122,33 +124,28 @@ extension Services {
 
         let persist = !request.ephemeral ? sessionID : nil
 
-        let response: (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?)
+        var response: (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?)
         await events(.started(sessionID: sessionID))
-        if streaming {
-            response = try await stream(converse, client: client, persist: persist, events: events)
-        } else {
-            let answer: ConverseResponse
-            do {
-                answer = try await client.converse(converse)
-            } catch {
-                if error.kind == .cancelled { throw CancellationError() }
-                throw ServiceError(error)
-            }
-            if let persist {
-                _ = try stored { () throws(StoreError) in
-                    try store.appendMessage(
-                        sessionID: persist, role: "assistant",
-                        content: .array(answer.message.content.map(\.json)), status: "complete")
-                }
-            }
-            response = (answer.message, answer.stopReason, answer.usage, answer.metrics)
+        let planned = PromptCachePlanner(policy: request.cache ?? backend.cachePolicy ?? .auto).plan(converse)
+        do {
+            response = try await send(planned, streaming: streaming, client: client, persist: persist, events: events)
+        } catch let error as ServiceError
+            where PromptCachePlanner.existingPoints(planned) > 0 && error.bedrock?.refusesPromptCaching == true
+        {
+            // A model (or a profile) that does not cache: the same turn once more without any cache point.
+            response = try await send(
+                PromptCachePlanner.withoutCachePoints(planned), streaming: streaming, client: client, persist: persist,
+                events: events)
         }
+        response.usage = Self.withCacheUsage(response.usage)
         if let persist {
             let usage = response.usage
             try stored { () throws(StoreError) in
                 try store.addUsage(
                     sessionID: persist, input: usage["inputTokens"]?.intValue ?? 0,
-                    output: usage["outputTokens"]?.intValue ?? 0, total: usage["totalTokens"]?.intValue ?? 0)
+                    output: usage["outputTokens"]?.intValue ?? 0, total: usage["totalTokens"]?.intValue ?? 0,
+                    cacheRead: usage["cacheReadInputTokens"]?.intValue ?? 0,
+                    cacheWrite: usage["cacheWriteInputTokens"]?.intValue ?? 0)
                 try store.updateSession(
                     id: persist, model: model, backend: backend.name, toolConfig: request.toolConfig)
             }
@@ -232,6 +229,36 @@ extension Services {
             }
         }
         return converse
+    }
+
+    /// Sends one turn, streamed or whole; a whole answer is stored here (a streamed one as it grows).
+    private func send(
+        _ converse: ConverseRequest, streaming: Bool, client: BedrockClient, persist: String?,
+        events: @Sendable (ChatEvent) async -> Void
+    ) async throws -> (message: ConverseMessage, stopReason: String, usage: JSONValue, metrics: JSONValue?) {
+        if streaming { return try await stream(converse, client: client, persist: persist, events: events) }
+        let answer: ConverseResponse
+        do {
+            answer = try await client.converse(converse)
+        } catch {
+            if error.kind == .cancelled { throw CancellationError() }
+            throw ServiceError(error)
+        }
+        if let persist {
+            _ = try stored { () throws(StoreError) in
+                try store.appendMessage(
+                    sessionID: persist, role: "assistant", content: .array(answer.message.content.map(\.json)),
+                    status: "complete")
+            }
+        }
+        return (answer.message, answer.stopReason, answer.usage, answer.metrics)
+    }
+
+    /// Usage with the prompt cache's two counts always present (0 when nothing was cached).
+    static func withCacheUsage(_ usage: JSONValue) -> JSONValue {
+        var object = usage.objectValue ?? [:]
+        for key in ["cacheReadInputTokens", "cacheWriteInputTokens"] where object[key] == nil { object[key] = 0 }
+        return .object(object)
     }
 
     /// Sets a reasoning budget in the model's own field, and a maxTokens above it (the models that take one

@@ -51,6 +51,9 @@ public struct SessionRecord: Sendable, Equatable {
     public var outputTokens: Int64
     public var totalTokens: Int64
     public var messageCount: Int
+    /// Input tokens read from, and written to, Bedrock's prompt cache, summed over the session's turns.
+    public var cacheReadTokens: Int64 = 0
+    public var cacheWriteTokens: Int64 = 0
 }
 
 /// One stored turn. `status` is `complete`, or `incomplete` for an answer that was cancelled or failed
@@ -127,6 +130,11 @@ public final class Store: Sendable {
         """,
         // A backend's request defaults (guardrail, latency, service tier, request metadata), as JSON.
         "ALTER TABLE backends ADD COLUMN request_defaults TEXT;",
+        // Prompt-cache usage per session.
+        """
+        ALTER TABLE sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
+        """,
     ]
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -246,7 +254,8 @@ public final class Store: Sendable {
 
     private static let sessionColumns = """
         s.id, s.title, s.model, s.backend, s.tool_config, s.created_at, s.updated_at, s.input_tokens,
-        s.output_tokens, s.total_tokens, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+        s.output_tokens, s.total_tokens, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id),
+        s.cache_read_tokens, s.cache_write_tokens
         """
 
     private static func sessionRow(_ row: SQLiteStatement) -> SessionRecord {
@@ -254,7 +263,7 @@ public final class Store: Sendable {
             id: row.text(0) ?? "", title: row.text(1) ?? "", model: row.text(2), backend: row.text(3),
             toolConfig: row.text(4).flatMap { try? JSONValue.parse($0) }, createdAt: row.text(5) ?? "",
             updatedAt: row.text(6) ?? "", inputTokens: row.int(7), outputTokens: row.int(8), totalTokens: row.int(9),
-            messageCount: Int(row.int(10)))
+            messageCount: Int(row.int(10)), cacheReadTokens: row.int(11), cacheWriteTokens: row.int(12))
     }
 
     public func createSession(id: String, title: String, model: String?, backend: String?) throws(StoreError) {
@@ -312,13 +321,19 @@ public final class Store: Sendable {
         }
     }
 
-    public func addUsage(sessionID: String, input: Int64, output: Int64, total: Int64) throws(StoreError) {
+    public func addUsage(
+        sessionID: String, input: Int64, output: Int64, total: Int64, cacheRead: Int64 = 0, cacheWrite: Int64 = 0
+    ) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 try db.prepare(
                     "UPDATE sessions SET input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, "
-                        + "total_tokens = total_tokens + ?, updated_at = ? WHERE id = ?"
-                ).run([.integer(input), .integer(output), .integer(total), .text(Self.now()), .text(sessionID)])
+                        + "total_tokens = total_tokens + ?, cache_read_tokens = cache_read_tokens + ?, "
+                        + "cache_write_tokens = cache_write_tokens + ?, updated_at = ? WHERE id = ?"
+                ).run([
+                    .integer(input), .integer(output), .integer(total), .integer(cacheRead), .integer(cacheWrite),
+                    .text(Self.now()), .text(sessionID),
+                ])
             }
         }
     }
