@@ -59,3 +59,19 @@ def test_a_converse_body_drops_the_streams_own_guardrail_field(home, standin, bi
     body = json.loads(converse[-1]["body"])
     assert "streamProcessingMode" not in body["guardrailConfig"]
     validate("Converse", MODEL, body)
+
+
+def test_cache_points_and_thinking_have_botocores_shape(home, standin):
+    """The server's own additions (cache points in system and history, the reasoning budget) are valid
+    ConverseStream input for botocore too."""
+    model = "us.anthropic.claude-sonnet-4-20250514-v1:0"
+    system = "context " * 1500
+    home.cli("chat", "--model", model, "--system", system, "--cache", "1h", "shape check three")
+    home.cli("chat", "--model", model, "--system", system, "--cache", "1h", "--thinking", "2048", "--session",
+             "last", "shape check four")
+    stream = [r for r in sent(standin, "/converse-stream") if "shape check four" in r["body"]]
+    body = json.loads(stream[-1]["body"])
+    assert body["system"][-1] == {"cachePoint": {"type": "default", "ttl": "1h"}}
+    assert any("cachePoint" in block for message in body["messages"] for block in message["content"])
+    assert body["additionalModelRequestFields"]["thinking"]["budget_tokens"] == 2048
+    validate("ConverseStream", model, body)
