@@ -29,11 +29,13 @@ format:
 # Everything CI runs: build with warnings as errors, lint, the Swift tests, the stand-in's own tests
 # (botocore as the oracle), and the editor glue in the real editors against the real server.
 # RobustnessTests (a 20 MiB event, a stalled client, random SIGKILLs...) load the machine on purpose,
-# so they run after the others instead of beside their timing checks.
+# so they run after the others instead of beside their timing checks. The other suites run one test at a
+# time (80 s on 2 cores): run side by side, ~290 tests that each start servers, stand-ins and Python
+# oracles pushed the fault tests' time bounds past their limits, which proves nothing about contenox.
 test: deps
 	$(SWIFT) build --build-tests $(WERROR)
 	$(MAKE) --no-print-directory lint
-	$(SWIFT) test --skip-build --skip RobustnessTests
+	$(SWIFT) test --skip-build --no-parallel --skip RobustnessTests
 	$(SWIFT) test --skip-build --filter RobustnessTests
 	python3 -m pytest -q tools/standin/tests
 	CONTENOX_BIN="$(CURDIR)/.build/debug/contenox" python3 -m pytest -q Tests/Clients
