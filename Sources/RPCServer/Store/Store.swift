@@ -43,6 +43,8 @@ public struct SessionRecord: Sendable, Equatable {
     public var outputTokens: Int64
     public var totalTokens: Int64
     public var messageCount: Int
+    /// The directory an ACP session works in; nil for sessions made elsewhere.
+    public var cwd: String? = nil
 }
 
 /// One stored turn. `status` is `complete`, or `incomplete` for an answer that was cancelled or failed
@@ -62,7 +64,7 @@ public struct StoredMessage: Sendable, Equatable {
 /// is shared behind a mutex: each call is a few short statements, so holding it briefly from a
 /// Swift task is cheaper than a dedicated thread hop.
 public final class Store: Sendable {
-    public static let schemaVersion: Int64 = 1
+    public static let schemaVersion: Int64 = 2
     public let path: String
     /// Used only while `lock` is held (see `withConnection`), which is what makes sharing it safe.
     nonisolated(unsafe) private let connection: SQLiteConnection
@@ -116,7 +118,9 @@ public final class Store: Sendable {
             seq INTEGER NOT NULL, role TEXT NOT NULL, content_json TEXT NOT NULL,
             status TEXT NOT NULL DEFAULT 'complete', created_at TEXT NOT NULL, UNIQUE(session_id, seq));
         CREATE INDEX sessions_by_update ON sessions(updated_at);
-        """
+        """,
+        // The working directory an ACP session was opened in (session/list and session/load report it).
+        "ALTER TABLE sessions ADD COLUMN cwd TEXT;",
     ]
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -228,7 +232,7 @@ public final class Store: Sendable {
 
     private static let sessionColumns = """
         s.id, s.title, s.model, s.backend, s.tool_config, s.created_at, s.updated_at, s.input_tokens,
-        s.output_tokens, s.total_tokens, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id)
+        s.output_tokens, s.total_tokens, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id), s.cwd
         """
 
     private static func sessionRow(_ row: SQLiteStatement) -> SessionRecord {
@@ -236,18 +240,21 @@ public final class Store: Sendable {
             id: row.text(0) ?? "", title: row.text(1) ?? "", model: row.text(2), backend: row.text(3),
             toolConfig: row.text(4).flatMap { try? JSONValue.parse($0) }, createdAt: row.text(5) ?? "",
             updatedAt: row.text(6) ?? "", inputTokens: row.int(7), outputTokens: row.int(8), totalTokens: row.int(9),
-            messageCount: Int(row.int(10)))
+            messageCount: Int(row.int(10)), cwd: row.text(11))
     }
 
-    public func createSession(id: String, title: String, model: String?, backend: String?) throws(StoreError) {
+    public func createSession(
+        id: String, title: String, model: String?, backend: String?, cwd: String? = nil
+    ) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 let now = Self.now()
                 try db.prepare(
-                    "INSERT INTO sessions (id, title, model, backend, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO sessions (id, title, model, backend, created_at, updated_at, cwd) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?)"
                 ).run([
                     .text(id), .text(title), model.map { .text($0) } ?? .null, backend.map { .text($0) } ?? .null,
-                    .text(now), .text(now),
+                    .text(now), .text(now), cwd.map { .text($0) } ?? .null,
                 ])
             }
         }
@@ -281,6 +288,18 @@ public final class Store: Sendable {
                     .text(model), .text(backend), toolConfig.map { .text($0.jsonString) } ?? .null,
                     .text(Self.now()), .text(id),
                 ])
+            }
+        }
+    }
+
+    /// Sets a session's title (an ACP session gets one from its first prompt) or its working directory.
+    public func setSession(id: String, title: String? = nil, cwd: String? = nil) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                try db.prepare("UPDATE sessions SET title = COALESCE(?, title), cwd = COALESCE(?, cwd) WHERE id = ?")
+                    .run([
+                        title.map { .text($0) } ?? .null, cwd.map { .text($0) } ?? .null, .text(id),
+                    ])
             }
         }
     }
