@@ -251,6 +251,8 @@ def test_model_switch_becomes_the_sessions_model(home, standin, tmp_path):
             new = await conn.new_session(cwd=str(tmp_path))
             values = [o.value for o in new.config_options[0].options]
             assert other in values and MODEL in values
+            # The backend's live list (the stand-in's control plane), not only the catalog.
+            assert "anthropic.claude-3-opus-20240229-v1:0" in values
             changed = await conn.set_config_option(config_id="model", session_id=new.session_id, value=other)
             reply = await conn.prompt(session_id=new.session_id, prompt=[text_block("which model")])
             return new.session_id, changed, reply

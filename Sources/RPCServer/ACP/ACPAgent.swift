@@ -24,6 +24,8 @@ public final class ACPAgent: Sendable {
         var canWrite = false
         var sessions: [String: LiveSession] = [:]
         var nextToken: UInt64 = 0
+        /// The live model list of each backend (by name), asked once per process.
+        var liveModels: [String: [ModelEntry]] = [:]
     }
 
     public let services: Services
@@ -208,11 +210,12 @@ public final class ACPAgent: Sendable {
         for prompt in prompts { prompt.cancel() }
     }
 
-    /// The model option: the catalog of the session's backend, with the session's model first when the
-    /// catalog does not list it. Nil when the session has no model yet.
+    /// The model option: the models the session's backend lists (its control plane's live list when it
+    /// answers, else the catalog), with the session's model first when the list lacks it. Nil when the
+    /// session has no model yet.
     private func configOptions(_ session: SessionRecord) async -> JSONValue? {
         guard let current = session.model else { return nil }
-        let models = (try? await services.models(backend: session.backend, live: false)) ?? []
+        let models = await models(backend: session.backend)
         var options: [JSONValue] = models.map { ["value": .string($0.model.id), "name": .string($0.model.name)] }
         if !models.contains(where: { $0.model.id == current }) {
             options.insert(["value": .string(current), "name": .string(current)], at: 0)
@@ -223,6 +226,15 @@ public final class ACPAgent: Sendable {
                 "category": "model", "type": "select", "currentValue": .string(current), "options": .array(options),
             ]
         ]
+    }
+
+    private func models(backend: String?) async -> [ModelEntry] {
+        if let backend, let cached = state.withLock({ $0.liveModels[backend] }) { return cached }
+        guard let live = try? await services.models(backend: backend, live: true), let first = live.first else {
+            return (try? await services.models(backend: backend, live: false)) ?? []
+        }
+        state.withLock { $0.liveModels[first.backend] = live }
+        return live
     }
 
     // MARK: Prompts
