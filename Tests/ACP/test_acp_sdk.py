@@ -319,6 +319,31 @@ def test_read_file_tool_round_trip(home, standin, tmp_path):
                for b in bodies)
 
 
+def test_load_replays_tool_calls_with_their_outcome(home, standin, tmp_path):
+    (tmp_path / "notes.txt").write_text("replayed")
+
+    async def first_process():
+        async with agent(home, Editor()) as (conn, _):
+            new = await conn.new_session(cwd=str(tmp_path))
+            await conn.prompt(session_id=new.session_id,
+                              prompt=[text_block("@@tool=read_file @@tool-path=notes.txt go")])
+            return new.session_id
+
+    session_id = run(first_process())
+    editor = Editor()
+
+    async def second_process():
+        async with agent(home, editor) as (conn, _):
+            await conn.load_session(cwd=str(tmp_path), session_id=session_id)
+            return list(editor.kinds(session_id))
+
+    assert run(second_process()) == ["user_message_chunk", "tool_call", "tool_call_update", "agent_message_chunk"]
+    calls = [u for _, u in editor.updates if u.session_update in ("tool_call", "tool_call_update")]
+    assert calls[0].kind == "read" and calls[0].tool_call_id == calls[1].tool_call_id
+    assert calls[1].status == "completed"
+    assert editor.text() == "Tool said: replayed"
+
+
 @pytest.mark.parametrize("allow", [True, False])
 def test_write_file_asks_permission_first(home, standin, tmp_path, allow):
     editor = Editor(allow_writes=allow)
