@@ -10,6 +10,13 @@ struct Acp: AsyncParsableCommand {
 
     @OptionGroup var server: ServerOptions
 
+    @Option(help: "Model calls one prompt may make (each round of tool calls is one more) before it stops.")
+    var maxModelCalls = 16
+
+    func validate() throws {
+        guard maxModelCalls >= 1 else { throw ValidationError("--max-model-calls must be at least 1") }
+    }
+
     func run() async throws {
         let logger = server.logger
         let services = server.services()
@@ -19,7 +26,7 @@ struct Acp: AsyncParsableCommand {
         configuration.dispatch.version = contenoxVersion
         // Clients send SIGTERM about 2 s after closing stdin: what runs gets less than that to save.
         configuration.dispatch.drainTimeout = 1
-        let agent = ACPAgent(services: services, version: contenoxVersion)
+        let agent = ACPAgent(services: services, version: contenoxVersion, maxModelCalls: maxModelCalls)
         let server = JSONRPCServer(methods: agent.methodTable(), configuration: configuration, logger: logger)
         logger.info("ACP agent on stdio, store \(services.storePath)")
         throw ExitCode(await server.run())

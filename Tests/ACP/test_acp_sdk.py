@@ -92,9 +92,9 @@ FS = ClientCapabilities(fs=FileSystemCapabilities(read_text_file=True, write_tex
 
 
 @asynccontextmanager
-async def agent(home: Home, editor: Editor, capabilities=FS, env=None):
+async def agent(home: Home, editor: Editor, capabilities=FS, env=None, args=()):
     async with spawn_agent_process(editor, os.environ.get("CONTENOX_BIN") or _fixtures.contenox_bin(), "acp",
-                                   env=env or home.env) as (conn, process):
+                                   *args, env=env or home.env) as (conn, process):
         reply = await asyncio.wait_for(conn.initialize(protocol_version=PROTOCOL_VERSION,
                                                        client_capabilities=capabilities), 30)
         assert reply.protocol_version == 1
@@ -370,6 +370,29 @@ def test_write_file_asks_permission_first(home, standin, tmp_path, allow):
         assert editor.text() == f"Tool said: the user did not allow writing {target}"
     roles = [m["role"] for m in show(home, session_id)["messages"]]
     assert roles == ["user", "assistant", "user", "assistant"]
+
+
+def test_the_model_call_limit_answers_max_turn_requests_and_the_next_prompt_carries_the_results(home, standin,
+                                                                                              tmp_path):
+    editor = Editor()
+    (tmp_path / "notes.txt").write_text("owed text")
+
+    async def scenario():
+        async with agent(home, editor, args=("--max-model-calls", "1")) as (conn, _):
+            new = await conn.new_session(cwd=str(tmp_path))
+            limited = await conn.prompt(session_id=new.session_id,
+                                        prompt=[text_block("@@tool=read_file @@tool-path=notes.txt go")])
+            mark = len(editor.updates)
+            after = await conn.prompt(session_id=new.session_id, prompt=[text_block("and now?")])
+            return new.session_id, limited, after, editor.text(start=mark)
+
+    session_id, limited, after, text = run(scenario())
+    assert limited.stop_reason == "max_turn_requests"
+    assert editor.reads == [f"{tmp_path}/notes.txt"]
+    # Bedrock needs a result for every toolUse: the next prompt opens with the results the limit held back.
+    assert after.stop_reason == "end_turn" and text == "Tool said: owed text"
+    last_user = show(home, session_id)["messages"][2]
+    assert [list(block) for block in last_user["content"]] == [["toolResult"], ["text"]]
 
 
 def test_a_path_outside_the_project_is_refused_without_asking_the_client(home, standin, tmp_path):
