@@ -536,3 +536,38 @@ def test_end_of_input_cancels_a_running_prompt_and_exits_at_once(home, tmp_path)
     finally:
         if process.poll() is None:
             process.kill()
+
+
+def test_load_writes_the_whole_replay_before_its_answer_on_the_wire(home, tmp_path):
+    """The SDK test above sees the replay through the client's scheduling; this one reads the bytes."""
+    process = raw_agent(home)
+    try:
+        def send(message):
+            process.stdin.write(json.dumps(message).encode() + b"\n")
+            process.stdin.flush()
+
+        def until_answer(id_):
+            seen = []
+            while True:
+                message = json.loads(process.stdout.readline())
+                seen.append(message)
+                if message.get("id") == id_:
+                    return seen
+
+        send({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": 1}})
+        send({"jsonrpc": "2.0", "id": 1, "method": "session/new", "params": {"cwd": str(tmp_path), "mcpServers": []}})
+        session = until_answer(1)[-1]["result"]["sessionId"]
+        for n, text in enumerate(["one", "two"], start=2):
+            send({"jsonrpc": "2.0", "id": n, "method": "session/prompt",
+                  "params": {"sessionId": session, "prompt": [{"type": "text", "text": text}]}})
+            until_answer(n)
+        send({"jsonrpc": "2.0", "id": 9, "method": "session/load",
+              "params": {"sessionId": session, "cwd": str(tmp_path), "mcpServers": []}})
+        *updates, answer = until_answer(9)
+    finally:
+        process.stdin.close()
+        process.wait(timeout=10)
+    assert "result" in answer
+    assert [(u["params"]["update"]["sessionUpdate"], u["params"]["update"]["content"]["text"]) for u in updates] == [
+        ("user_message_chunk", "one"), ("agent_message_chunk", "Echo: one"),
+        ("user_message_chunk", "two"), ("agent_message_chunk", "Echo: two")]
