@@ -39,6 +39,7 @@ test: deps
 	$(SWIFT) test --skip-build --filter RobustnessTests
 	python3 -m pytest -q tools/standin/tests
 	CONTENOX_BIN="$(CURDIR)/.build/debug/contenox" python3 -m pytest -q Tests/Clients
+	CONTENOX_BIN="$(CURDIR)/.build/debug/contenox" python3 -m pytest -q Tests/ACP
 	CONTENOX_REAL=1 CONTENOX_BIN="$(CURDIR)/.build/debug/contenox serve" editor-clients/tests/run.sh
 
 demo: release

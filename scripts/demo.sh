@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job: build contenox, configure a Bedrock backend, list models, check the backend, and chat,
-# once from the CLI and once over JSON-RPC as an editor would.
+# once from the CLI, once over JSON-RPC as an editor would, and once over ACP as an agent panel would.
 #
 # With AWS credentials in the environment (keys, AWS_PROFILE, AWS_BEARER_TOKEN_BEDROCK) it talks to
 # Amazon Bedrock in $AWS_REGION (default us-east-1). Without them it runs offline against the bundled
@@ -58,4 +58,7 @@ run chat "Hello from the contenox demo. Say hi back."
 echo
 echo "== The editor path: JSON-RPC over stdio (contenox serve)"
 python3 scripts/rpc_session.py "$BIN" "Stream me a short greeting, token by token."
+echo
+echo "== The agent path: Agent Client Protocol over stdio (contenox acp), as Zed or JetBrains speak it"
+python3 scripts/acp_session.py "$BIN" "Hello from an ACP client."
 echo "== done"

@@ -20,10 +20,11 @@ fi
 
 # botocore is the stand-in's signature checker and the tests' independent oracle; boto3 is the benchmark's peer;
 # pygls and python-lsp-jsonrpc are JSON-RPC clients nobody here wrote, which the client tests drive the server with;
-# awscrt (botocore[crt]) is what botocore's `aws login` provider and the stand-in's sign-in fake use for P-256.
-if ! python3 -c 'import botocore, boto3, pytest, pygls, pylsp_jsonrpc, awscrt' 2>/dev/null; then
-    echo "deps: installing botocore boto3 pytest pygls python-lsp-jsonrpc awscrt with pip" >&2
-    python3 -m pip install --quiet botocore boto3 pytest pygls python-lsp-jsonrpc awscrt
+# awscrt (botocore[crt]) is what botocore's `aws login` provider and the stand-in's sign-in fake use for P-256;
+# agent-client-protocol is the official ACP SDK, the client Tests/ACP drives `contenox acp` with.
+if ! python3 -c 'import botocore, boto3, pytest, pygls, pylsp_jsonrpc, awscrt, acp' 2>/dev/null; then
+    echo "deps: installing botocore boto3 pytest pygls python-lsp-jsonrpc awscrt agent-client-protocol with pip" >&2
+    python3 -m pip install --quiet botocore boto3 pytest pygls python-lsp-jsonrpc awscrt 'agent-client-protocol>=0.12.1'
 fi
 if ! command -v swift >/dev/null; then
     echo "deps: swift is not on PATH; install the Swift 6.3 toolchain (https://www.swift.org/install/linux/)" >&2

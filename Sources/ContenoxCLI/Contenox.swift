@@ -16,7 +16,8 @@ public struct Contenox: AsyncParsableCommand {
         abstract: "Chat with models on Amazon Bedrock from editors, scripts and the shell.",
         discussion: "State lives in $CONTENOX_HOME/contenox.db (default ~/.config/contenox).",
         subcommands: [
-            Serve.self, BackendCommand.self, ConfigCommand.self, ModelCommand.self, Chat.self, Tokens.self,
+            Serve.self, Acp.self, BackendCommand.self, ConfigCommand.self, ModelCommand.self, Chat.self,
+            Tokens.self,
             SessionCommand.self,
             Version.self,
         ])

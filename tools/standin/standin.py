@@ -690,6 +690,13 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
         input_tokens = sum(len(json.dumps(m).split()) for m in request["messages"])
         return directives, tokens, tool, cleaned, input_tokens
 
+    @staticmethod
+    def tool_input(directives, cleaned):
+        """A tool's input: `{"query": text}`, or with @@tool-path=P `{"path": P, "content": text}` (a file tool's)."""
+        if "tool-path" in directives:
+            return {"path": directives["tool-path"], "content": cleaned}
+        return {"query": cleaned}
+
     def pre_failures(self, directives):
         if "stall-before-ms" in directives:
             time.sleep(int(directives["stall-before-ms"]) / 1000)
@@ -858,7 +865,7 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
                                                                    "signature": "standin-signature"}}})
         if tool:
             content.append({"toolUse": {"toolUseId": "tooluse_" + uuid.uuid4().hex[:20], "name": tool,
-                                        "input": {"query": cleaned}}})
+                                        "input": self.tool_input(directives, cleaned)}})
         else:
             content.append({"text": "".join(tokens)})
         self.send_json(200, {
@@ -935,7 +942,7 @@ class Handler(SigninFakesMixin, BaseHTTPRequestHandler):
             self.write_chunk(event_frame("contentBlockStop", {"contentBlockIndex": index}))
             index += 1
         if tool:
-            tool_input = json.dumps({"query": cleaned})
+            tool_input = json.dumps(self.tool_input(directives, cleaned))
             self.write_chunk(event_frame("contentBlockStart", {"contentBlockIndex": index, "start": {
                 "toolUse": {"toolUseId": "tooluse_" + uuid.uuid4().hex[:20], "name": tool}}}))
             for start in range(0, len(tool_input), 7):

@@ -25,6 +25,17 @@ public protocol MessageOutput: Sendable {
 /// reading until answers drain, and no flood of requests grows memory without bound.
 public final class Dispatcher: Sendable {
     public struct Configuration: Sendable {
+        /// Who runs the connection's lifecycle.
+        public enum Lifecycle: Sendable {
+            /// The dispatcher, as LSP does it: `initialize` first (-32002 before it), `shutdown`, `exit`, and
+            /// at end of input every request received is finished and answered.
+            case lsp
+            /// The method table (ACP): `initialize` is one of its methods, there is no `shutdown` or `exit`,
+            /// and the end of input cancels what runs and finishes at once (exit code 0).
+            case acp
+        }
+
+        public var lifecycle = Lifecycle.lsp
         public var version = "0.0.0"
         /// Notifications the server sends, listed in `initialize`'s capabilities.
         public var serverNotifications: [String] = []
@@ -65,6 +76,9 @@ public final class Dispatcher: Sendable {
         var running: [UInt64: Running] = [:]
         /// Running, not cancelled requests by id key: a second request with one of these ids is refused.
         var tokens: [JSONValue: UInt64] = [:]
+        /// Requests this server sent to the client, by id, awaiting the client's response.
+        var nextOutgoingID: Int64 = 0
+        var outgoing: [Int64: CheckedContinuation<Result<JSONValue, ResponseError>, Never>] = [:]
     }
 
     private static let clientNotifications = [
@@ -136,6 +150,10 @@ public final class Dispatcher: Sendable {
     /// The input has ended: every request already received is finished and answered, then the dispatcher
     /// finishes (exit code 0 after `shutdown`, else 1).
     public func endOfInput() {
+        if configuration.lifecycle == .acp {
+            finish(code: 0, cancelling: true)
+            return
+        }
         let tasks = state.withLock { state -> [Task<Void, Never>] in
             state.inputEnded = true
             return state.running.values.compactMap(\.task)
@@ -201,8 +219,13 @@ public final class Dispatcher: Sendable {
 
     private func accept(_ message: Message, text: ArraySlice<UInt8>?, route: Route) {
         switch message {
-        case .response:
-            logger.debug("ignoring a response: this server sends no requests")
+        case .response(let id, let result):
+            let waiter = id.intValue.flatMap { id in state.withLock { $0.outgoing.removeValue(forKey: id) } }
+            guard let waiter else {
+                logger.debug("ignoring a response to \(id.jsonString.quoted()), which was not asked")
+                return
+            }
+            waiter.resume(returning: result)
         case .notification(let method, let params):
             handleNotification(method, params)
         case .request(let id, let method, let params):
@@ -212,7 +235,7 @@ public final class Dispatcher: Sendable {
                 return
             }
             switch method {
-            case InitializeRequest.method:
+            case InitializeRequest.method where configuration.lifecycle == .lsp:
                 let result = Result { () throws(ResponseError) in
                     _ = try InitializeRequest(params: try Params(params))
                     return initializeResult()
@@ -222,7 +245,7 @@ public final class Dispatcher: Sendable {
                 } then: { [configuration] in
                     configuration.onInitialize?()
                 }
-            case ShutdownRequest.method:
+            case ShutdownRequest.method where configuration.lifecycle == .lsp:
                 // Answered once everything received before it is answered.
                 let before = state.withLock { $0.running.values.compactMap(\.task) }
                 start(id: id, idText: idText, route: route) {
@@ -236,6 +259,8 @@ public final class Dispatcher: Sendable {
                 }
                 let context = RequestContext(id: id) { [self] message in
                     await output.send([Self.serialized(message, requestID: id, idText: idText)])
+                } request: { [self] method, params in
+                    await request(method, params)
                 }
                 switch Result(catching: { () throws(ResponseError) in try Params(params) }).flatMap({
                     prepare($0, context)
@@ -249,7 +274,8 @@ public final class Dispatcher: Sendable {
 
     /// The lifecycle's refusal of a request, if any, in arrival order.
     private func checkLifecycle(method: String) -> ResponseError? {
-        state.withLock { state -> ResponseError? in
+        guard configuration.lifecycle == .lsp else { return nil }
+        return state.withLock { state -> ResponseError? in
             if state.shutdown { return .invalidRequest("the server is shutting down") }
             if method == InitializeRequest.method {
                 if state.initialized { return .invalidRequest("initialize was already received") }
@@ -263,6 +289,14 @@ public final class Dispatcher: Sendable {
     }
 
     private func handleNotification(_ method: String, _ params: JSONValue?) {
+        if let handler = methods.notifications[method] {
+            handler(params)
+            return
+        }
+        guard configuration.lifecycle == .lsp else {
+            logger.debug("ignoring notification \(method.quoted())")
+            return
+        }
         switch method {
         case ExitNotification.method:
             // After `shutdown`, whatever still runs was received before it and is owed an answer (a client
@@ -294,6 +328,36 @@ public final class Dispatcher: Sendable {
                     (Self.clientNotifications + configuration.serverNotifications).map(JSONValue.string)),
             ],
         ]
+    }
+
+    // MARK: Requests to the client
+
+    /// Sends a request to the client and waits for its response. Ids are this server's own (0, 1, ...);
+    /// a cancelled caller stops waiting (a late response is then ignored), and when the dispatcher
+    /// finishes, every request still waiting fails.
+    func request(_ method: String, _ params: JSONValue) async -> Result<JSONValue, ResponseError> {
+        let id = state.withLock { state -> Int64? in
+            guard !state.finished else { return nil }
+            defer { state.nextOutgoingID += 1 }
+            return state.nextOutgoingID
+        }
+        guard let id else { return .failure(.internalError("the connection is closing")) }
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let refused = state.withLock { state -> Bool in
+                    if state.finished || Task.isCancelled { return true }
+                    state.outgoing[id] = continuation
+                    return false
+                }
+                if refused {
+                    continuation.resume(returning: .failure(.requestCancelled()))
+                    return
+                }
+                Task { await output.send([Message.request(id: .int(id), method: method, params: params).serialized]) }
+            }
+        } onCancel: {
+            state.withLock { $0.outgoing.removeValue(forKey: id) }?.resume(returning: .failure(.requestCancelled()))
+        }
     }
 
     /// Registers a request as running and runs its work in a task; the answer goes out when it is done,
@@ -370,6 +434,11 @@ public final class Dispatcher: Sendable {
             return state.running.values.compactMap(\.task)
         }
         guard let tasks else { return }
+        let waiting = state.withLock { state in
+            defer { state.outgoing = [:] }
+            return Array(state.outgoing.values)
+        }
+        for waiter in waiting { waiter.resume(returning: .failure(.internalError("the connection closed"))) }
         if cancelling { for task in tasks { task.cancel() } }
         Task { [self] in
             if cancelling {

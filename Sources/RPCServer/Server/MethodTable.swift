@@ -10,10 +10,23 @@ public struct RequestContext: Sendable {
     /// The request's id as the client sent it.
     public let id: JSONValue
     let send: @Sendable (Message) async -> Void
+    let ask: @Sendable (String, JSONValue) async -> Result<JSONValue, ResponseError>
 
-    public init(id: JSONValue, send: @escaping @Sendable (Message) async -> Void) {
+    public init(
+        id: JSONValue, send: @escaping @Sendable (Message) async -> Void,
+        request: @escaping @Sendable (String, JSONValue) async -> Result<JSONValue, ResponseError> = { method, _ in
+            .failure(.methodNotFound(method: method))
+        }
+    ) {
         self.id = id
         self.send = send
+        self.ask = request
+    }
+
+    /// Sends a request to the client and returns its result; throws the client's error, or -32800 when
+    /// the calling task is cancelled first.
+    public func request(_ method: String, _ params: JSONValue) async throws(ResponseError) -> JSONValue {
+        try await ask(method, params).get()
     }
 
     /// Sends a notification now, ahead of the request's response. Waits while the client is not reading
@@ -37,6 +50,9 @@ public struct MethodTable: Sendable {
     public typealias Prepare = @Sendable (Params, RequestContext) -> Result<Work, ResponseError>
 
     public private(set) var entries: [String: Prepare] = [:]
+    /// Notifications the table handles, by method; they run in arrival order on the reader's thread and
+    /// must not block.
+    public private(set) var notifications: [String: @Sendable (JSONValue?) -> Void] = [:]
 
     public init() {}
 
@@ -46,6 +62,10 @@ public struct MethodTable: Sendable {
         entries[method] = { params, context in
             .success({ await Self.result { () async throws(ResponseError) in try await handler(params, context) } })
         }
+    }
+
+    public mutating func registerNotification(_ method: String, _ handler: @escaping @Sendable (JSONValue?) -> Void) {
+        notifications[method] = handler
     }
 
     /// Registers a typed method: its params are decoded once, as it arrives.

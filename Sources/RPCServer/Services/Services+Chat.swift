@@ -115,6 +115,12 @@ extension Services {
                 sessionID = id
             }
             let id = sessionID!
+            if let session, session.messageCount == 0 {
+                // A session made empty (ACP's session/new) is named after its first prompt.
+                try stored { () throws(StoreError) in
+                    try store.setSession(id: id, title: Self.title(for: request.content))
+                }
+            }
             _ = try stored { () throws(StoreError) in
                 try store.appendMessage(
                     sessionID: id, role: "user", content: .array(userMessage.content.map(\.json)),

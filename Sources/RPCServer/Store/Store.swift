@@ -54,6 +54,8 @@ public struct SessionRecord: Sendable, Equatable {
     /// Input tokens read from, and written to, Bedrock's prompt cache, summed over the session's turns.
     public var cacheReadTokens: Int64 = 0
     public var cacheWriteTokens: Int64 = 0
+    /// The directory an ACP session works in; nil for sessions made elsewhere.
+    public var cwd: String? = nil
 }
 
 /// One stored turn. `status` is `complete`, or `incomplete` for an answer that was cancelled or failed
@@ -135,6 +137,8 @@ public final class Store: Sendable {
         ALTER TABLE sessions ADD COLUMN cache_read_tokens INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE sessions ADD COLUMN cache_write_tokens INTEGER NOT NULL DEFAULT 0;
         """,
+        // The working directory an ACP session was opened in (session/list and session/load report it).
+        "ALTER TABLE sessions ADD COLUMN cwd TEXT;",
     ]
 
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
@@ -255,7 +259,7 @@ public final class Store: Sendable {
     private static let sessionColumns = """
         s.id, s.title, s.model, s.backend, s.tool_config, s.created_at, s.updated_at, s.input_tokens,
         s.output_tokens, s.total_tokens, (SELECT COUNT(*) FROM messages m WHERE m.session_id = s.id),
-        s.cache_read_tokens, s.cache_write_tokens
+        s.cache_read_tokens, s.cache_write_tokens, s.cwd
         """
 
     private static func sessionRow(_ row: SQLiteStatement) -> SessionRecord {
@@ -263,18 +267,22 @@ public final class Store: Sendable {
             id: row.text(0) ?? "", title: row.text(1) ?? "", model: row.text(2), backend: row.text(3),
             toolConfig: row.text(4).flatMap { try? JSONValue.parse($0) }, createdAt: row.text(5) ?? "",
             updatedAt: row.text(6) ?? "", inputTokens: row.int(7), outputTokens: row.int(8), totalTokens: row.int(9),
-            messageCount: Int(row.int(10)), cacheReadTokens: row.int(11), cacheWriteTokens: row.int(12))
+            messageCount: Int(row.int(10)), cacheReadTokens: row.int(11), cacheWriteTokens: row.int(12),
+            cwd: row.text(13))
     }
 
-    public func createSession(id: String, title: String, model: String?, backend: String?) throws(StoreError) {
+    public func createSession(
+        id: String, title: String, model: String?, backend: String?, cwd: String? = nil
+    ) throws(StoreError) {
         try withConnection { db throws(StoreError) in
             try db.transaction { () throws(StoreError) in
                 let now = Self.now()
                 try db.prepare(
-                    "INSERT INTO sessions (id, title, model, backend, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"
+                    "INSERT INTO sessions (id, title, model, backend, created_at, updated_at, cwd) "
+                        + "VALUES (?, ?, ?, ?, ?, ?, ?)"
                 ).run([
                     .text(id), .text(title), model.map { .text($0) } ?? .null, backend.map { .text($0) } ?? .null,
-                    .text(now), .text(now),
+                    .text(now), .text(now), cwd.map { .text($0) } ?? .null,
                 ])
             }
         }
@@ -308,6 +316,18 @@ public final class Store: Sendable {
                     .text(model), .text(backend), toolConfig.map { .text($0.jsonString) } ?? .null,
                     .text(Self.now()), .text(id),
                 ])
+            }
+        }
+    }
+
+    /// Sets a session's title (an ACP session gets one from its first prompt) or its working directory.
+    public func setSession(id: String, title: String? = nil, cwd: String? = nil) throws(StoreError) {
+        try withConnection { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                try db.prepare("UPDATE sessions SET title = COALESCE(?, title), cwd = COALESCE(?, cwd) WHERE id = ?")
+                    .run([
+                        title.map { .text($0) } ?? .null, cwd.map { .text($0) } ?? .null, .text(id),
+                    ])
             }
         }
     }

@@ -139,6 +139,16 @@ def test_tool_use_and_result(runtime):
     assert "toolConfig" in error.value.response["Error"]["Message"]
 
 
+def test_tool_path_gives_a_file_tools_input_streamed_and_whole(runtime):
+    tools = {"tools": [{"toolSpec": {"name": "write_file", "inputSchema": {"json": {"type": "object"}}}}]}
+    prompt = user("new text @@tool=write_file @@tool-path=src/a.txt")
+    events = list(runtime.converse_stream(modelId=SEED, messages=prompt, toolConfig=tools)["stream"])
+    fragments = "".join(e["contentBlockDelta"]["delta"]["toolUse"]["input"] for e in events if "contentBlockDelta" in e)
+    assert json.loads(fragments) == {"path": "src/a.txt", "content": "new text"}
+    whole = runtime.converse(modelId=SEED, messages=prompt, toolConfig=tools)["output"]["message"]["content"]
+    assert whole[0]["toolUse"]["input"] == {"path": "src/a.txt", "content": "new text"}
+
+
 def test_reasoning(runtime):
     events = list(runtime.converse_stream(modelId=SEED, messages=user("think @@reasoning"))["stream"])
     reasoning = [e["contentBlockDelta"]["delta"]["reasoningContent"] for e in events
