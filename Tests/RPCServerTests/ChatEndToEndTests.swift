@@ -492,7 +492,9 @@ import Testing
         let toolUseIDs = content.compactMap { block in block["toolUse"]?["toolUseId"] }
         let toolUseID = try #require(toolUseIDs.first)
         let sessionID = try #require(first["result"]?["sessionId"])
-        let log = try standIn.requests().arrayValue ?? []
+        let log = (try standIn.requests().arrayValue ?? []).filter {
+            $0["path"]?.stringValue?.hasSuffix("/converse-stream") == true
+        }
         let sent = try JSONValue.parse(try #require(log.last?["body"]?.stringValue))
         #expect(sent["additionalModelRequestFields"]?["thinking"] == ["type": "enabled", "budget_tokens": 2048])
         #expect(sent["inferenceConfig"]?["maxTokens"] == 6144)
