@@ -42,7 +42,8 @@ let package = Package(
         .executableTarget(
             name: "contenox",
             dependencies: [
-                "ContenoxCLI", "Basics", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ContenoxCLI", "RPCServer", "Basics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
 

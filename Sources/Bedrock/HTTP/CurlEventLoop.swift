@@ -1,5 +1,7 @@
 import Basics
 internal import CCurl
+import Dispatch
+import Glibc
 import Locking
 
 /// Runs every HTTP transfer of the process on one thread with a libcurl multi handle, which it owns.
@@ -21,7 +23,11 @@ import Locking
 /// sent on a timer, and nothing at all once the origin has been idle that long.
 final class CurlEventLoop: Sendable {
     /// The process's loop, started on first use; a failure when libcurl cannot be loaded (see CCurl's shim.h).
+    /// Whether `shared` has been made (libcurl loaded, the loop thread started); read without making it.
+    static let started = LockedValue(false)
+
     static let shared: Result<CurlEventLoop, BedrockError> = {
+        started.withLock { $0 = true }
         if let reason = CCurl_load_error() {
             return .failure(
                 .own(
@@ -39,6 +45,8 @@ final class CurlEventLoop: Sendable {
         case cancel(HTTPCancelToken)
         case resume(HTTPCancelToken)
         case warmUp(HTTPRequest)
+        /// Abort every transfer, signal, and never call libcurl again (the process is about to exit).
+        case stop(DispatchSemaphore)
     }
 
     private let multi: MultiHandle
@@ -80,6 +88,17 @@ final class CurlEventLoop: Sendable {
     func warmUp(_ request: HTTPRequest) {
         queue.withLock { $0.append(SendableCommand(command: .warmUp(request))) }
         CCurl_multi_wakeup(multi.handle)
+    }
+
+    /// Stops the loop before the process exits, so that no thread is inside libcurl or OpenSSL while the
+    /// exit runs their libraries' destructors (a warm-up's transfer may still be connecting). Waits at most
+    /// `timeout` seconds; does nothing when libcurl was never loaded.
+    static func stopBeforeExit(timeout: Double) {
+        guard started.withLock({ $0 }), case .success(let loop) = shared else { return }
+        let stopped = DispatchSemaphore(value: 0)
+        loop.queue.withLock { $0.append(SendableCommand(command: .stop(stopped))) }
+        CCurl_multi_wakeup(loop.multi.handle)
+        _ = stopped.wait(timeout: .now() + timeout)
     }
 
     /// The one `ConnectionOrigin` for `request`'s origin, made on first use and kept for good.
@@ -165,6 +184,14 @@ final class CurlEventLoop: Sendable {
                     let origin = origin(for: request)
                     warm[origin.key] = WarmOrigin(origin: origin, request: request, lastUsed: .now)
                     if !origin.hasConnection { startWarmUp(origin.key) }
+                case .stop(let stopped):
+                    for transfer in active.values {
+                        remove(transfer)
+                        transfer.finish(error: .cancelled())
+                    }
+                    stopped.signal()
+                    // Parked for good: the process is exiting.
+                    while true { sleep(3600) }
                 }
             }
 

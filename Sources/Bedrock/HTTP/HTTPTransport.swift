@@ -1,7 +1,7 @@
 import Locking
 
 /// The Bedrock module's HTTP entry points over `CurlEventLoop`.
-enum HTTPTransport {
+public enum HTTPTransport {
     /// Starts a transfer whose response goes to `consumer` (on the loop thread); returns the token that
     /// cancels it.
     static func start(_ request: HTTPRequest, consumer: any HTTPResponseConsumer) -> HTTPCancelToken {
@@ -22,6 +22,12 @@ enum HTTPTransport {
     /// connection that cannot be opened is the next real request's error. Loads libcurl on first use.
     static func warmUp(_ request: HTTPRequest) {
         if case .success(let loop) = CurlEventLoop.shared { loop.warmUp(request) }
+    }
+
+    /// Before the process exits: aborts every transfer and stops the loop thread, so that no thread is in
+    /// libcurl or OpenSSL while their libraries are torn down. At most `timeout` seconds.
+    public static func stopBeforeExit(timeout: Double) {
+        CurlEventLoop.stopBeforeExit(timeout: timeout)
     }
 
     static func cancel(_ token: HTTPCancelToken) {
