@@ -138,6 +138,9 @@ def test_initialize_new_session_and_a_streamed_prompt_equal_to_the_stored_answer
             first = await conn.prompt(session_id=new.session_id, prompt=[text_block("hello there")])
             assert first.stop_reason == "end_turn"
             assert first.usage.input_tokens > 0 and first.usage.output_tokens > 0
+            # The context the session fills, out of the model's window (the catalog knows it: 200,000).
+            (usage,) = [u for _, u in editor.updates if u.session_update == "usage_update"]
+            assert (usage.used, usage.size) == (first.usage.total_tokens, 200_000)
             first_text = editor.text()
             mark = len(editor.updates)
             second = await conn.prompt(session_id=new.session_id, prompt=[text_block("and again")])
@@ -201,7 +204,7 @@ def test_resume_close_and_delete(home, standin, tmp_path):
             resumed = await conn.resume_session(cwd=str(tmp_path), session_id=new.session_id)
             mark = len(editor.updates)
             again = await conn.prompt(session_id=new.session_id, prompt=[text_block("three")])
-            assert editor.kinds()[mark:] == ["agent_message_chunk"] * len(editor.updates[mark:])
+            assert set(editor.kinds()[mark:]) == {"agent_message_chunk", "usage_update"}
             await conn._conn.send_request("session/delete", {"sessionId": new.session_id})
             return new.session_id, closed.value, resumed, again
 

@@ -300,6 +300,9 @@ public final class ACPAgent: Sendable {
                 }
                 turn = nil
                 usages.append(result.usage)
+                if let update = ACPMapping.usageUpdate(result.usage, model: result.model) {
+                    await context.notify(ACPSessionUpdate(sessionID: id, update: update))
+                }
                 let uses = result.message.content.compactMap { block -> (String, String, JSONValue)? in
                     if case .toolUse(let use, let name, let input) = block { return (use, name, input) }
                     return nil

@@ -113,6 +113,17 @@ public enum ACPMapping {
         return .object(usage)
     }
 
+    /// `usage_update` after a model call: the context the session now fills (`used`: the call's input,
+    /// cached or not, and its output) out of the model's window (`size`); nil when the catalog does not
+    /// know the model's window (the schema requires it).
+    public static func usageUpdate(_ usage: JSONValue, model: String) -> JSONValue? {
+        guard let size = ModelCatalog.contextWindow(of: model) else { return nil }
+        let used = ["inputTokens", "cacheReadInputTokens", "cacheWriteInputTokens", "outputTokens"].reduce(Int64(0)) {
+            $0 + (usage[$1]?.intValue ?? 0)
+        }
+        return ["sessionUpdate": "usage_update", "used": .int(used), "size": .int(Int64(size))]
+    }
+
     /// A path the model gave, made absolute against the session's directory; nil when it leaves it.
     public static func resolve(_ path: String, in cwd: String) -> String? {
         var parts: [Substring] = []
