@@ -17,7 +17,7 @@ public struct Contenox: AsyncParsableCommand {
         discussion: "State lives in $CONTENOX_HOME/contenox.db (default ~/.config/contenox).",
         subcommands: [
             Serve.self, Acp.self, BackendCommand.self, ConfigCommand.self, ModelCommand.self, Chat.self,
-            Tokens.self,
+            Tokens.self, Login.self,
             SessionCommand.self,
             Version.self,
         ])

@@ -25,6 +25,7 @@ sys.path.insert(0, str(CLIENTS))
 from acp import PROTOCOL_VERSION, RequestError, spawn_agent_process, text_block  # noqa: E402
 from acp.schema import (  # noqa: E402
     AllowedOutcome,
+    AuthCapabilities,
     BlobResourceContents,
     ClientCapabilities,
     EmbeddedResourceContentBlock,
@@ -574,3 +575,36 @@ def test_load_writes_the_whole_replay_before_its_answer_on_the_wire(home, tmp_pa
     assert [(u["params"]["update"]["sessionUpdate"], u["params"]["update"]["content"]["text"]) for u in updates] == [
         ("user_message_chunk", "one"), ("agent_message_chunk", "Echo: one"),
         ("user_message_chunk", "two"), ("agent_message_chunk", "Echo: two")]
+
+
+def test_a_profile_that_signs_in_gets_a_terminal_sign_in(home, tmp_path):
+    """For a client that runs sign-ins in a terminal and an IAM Identity Center profile, the agent offers
+    `contenox login` (which runs `aws sso login --profile NAME`); for a client without terminals, or a
+    profile with keys, only the environment method. `contenox login` itself is checked with a stand-in
+    `aws` that records what it was asked to run."""
+    config = tmp_path / "aws-config"
+    config.write_text("[profile work]\nsso_session = corp\nsso_account_id = 123456789012\n"
+                      "sso_role_name = Dev\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"
+                      "sso_region = us-east-1\n[profile keys]\nregion = us-east-1\n")
+    env = dict(home.env, AWS_CONFIG_FILE=str(config), AWS_PROFILE="work")
+    terminal = ClientCapabilities(fs=FS.fs, auth=AuthCapabilities(terminal=True))
+
+    async def methods(capabilities, environment):
+        async with agent(home, Editor(), capabilities=capabilities, env=environment) as (_, init):
+            return [(m.type, m.id, getattr(m, "args", None)) for m in init.auth_methods]
+
+    assert run(methods(terminal, env)) == [("env_var", "aws-environment", None), ("terminal", "aws-sign-in", ["login"])]
+    assert run(methods(FS, env)) == [("env_var", "aws-environment", None)]
+    assert run(methods(terminal, dict(env, AWS_PROFILE="keys"))) == [("env_var", "aws-environment", None)]
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    record = tmp_path / "aws-args"
+    fake = bin_dir / "aws"
+    fake.write_text(f"#!/bin/sh\necho \"$@\" > {record}\n")
+    fake.chmod(0o755)
+    login_env = dict(env, PATH=f"{bin_dir}:{os.environ['PATH']}")
+    home.cli("login", env=login_env)
+    assert record.read_text().strip() == "sso login --profile work"
+    keys = home.cli("login", env=dict(login_env, AWS_PROFILE="keys"))
+    assert b"nothing to do" in keys.stdout

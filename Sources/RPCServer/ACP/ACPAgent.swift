@@ -164,16 +164,32 @@ public final class ACPAgent: Sendable {
                 "promptCapabilities": ["image": true, "audio": false, "embeddedContext": true],
                 "sessionCapabilities": ["list": [:], "resume": [:], "close": [:], "delete": [:]],
             ],
-            "authMethods": [
+            "authMethods": .array(
                 [
-                    "type": "env_var", "id": "aws-environment", "name": "AWS credentials",
-                    "description": .string(
-                        "contenox finds credentials as the AWS CLI does: the variables below, AWS_PROFILE and "
-                            + "~/.aws (run `aws sso login` or `aws login` for a profile that needs it), or a "
-                            + "backend's --api-key-env variable. `contenox backend check` tests them."),
-                    "vars": .array(variables),
-                ]
-            ],
+                    [
+                        "type": "env_var", "id": "aws-environment", "name": "AWS credentials",
+                        "description": .string(
+                            "contenox finds credentials as the AWS CLI does: the variables below, AWS_PROFILE and "
+                                + "~/.aws (run `aws sso login` or `aws login` for a profile that needs it), or a "
+                                + "backend's --api-key-env variable. `contenox backend check` tests them."),
+                        "vars": .array(variables),
+                    ]
+                ] + terminalSignIn(request)),
+        ]
+    }
+
+    /// For a client that runs sign-ins in a terminal, and a profile that signs in now and then (IAM Identity
+    /// Center, `aws login`): `contenox login`, which runs that profile's AWS CLI sign-in.
+    private func terminalSignIn(_ request: ACPInitializeRequest) -> [JSONValue] {
+        guard request.canRunTerminalAuth, let command = AWSSignIn.command(environment: services.environment) else {
+            return []
+        }
+        return [
+            [
+                "type": "terminal", "id": "aws-sign-in", "name": "Sign in to AWS",
+                "description": .string("Runs `\(command.joined(separator: " "))` in a terminal"),
+                "args": ["login"],
+            ]
         ]
     }
 

@@ -12,12 +12,16 @@ public struct ACPInitializeRequest: RequestType {
     /// The client offers `fs/read_text_file` / `fs/write_text_file` (absent means no).
     public var canReadFiles: Bool
     public var canWriteFiles: Bool
+    /// The client can run the agent's command in a terminal for a sign-in (`auth.terminal`).
+    public var canRunTerminalAuth: Bool
 
     public init(params: Params) throws(ResponseError) {
         protocolVersion = try params.int("protocolVersion")
-        let fs = params.value("clientCapabilities")?["fs"]
+        let capabilities = params.value("clientCapabilities")
+        let fs = capabilities?["fs"]
         canReadFiles = fs?["readTextFile"]?.boolValue ?? false
         canWriteFiles = fs?["writeTextFile"]?.boolValue ?? false
+        canRunTerminalAuth = capabilities?["auth"]?["terminal"]?.boolValue ?? false
     }
 }
 
