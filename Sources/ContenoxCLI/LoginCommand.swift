@@ -17,7 +17,7 @@ struct Login: ParsableCommand {
         guard let command = AWSSignIn.command(environment: environment, profile: profile) else {
             let name = profile ?? environment["AWS_PROFILE"] ?? "default"
             print(
-                "profile \(name) signs in with keys, a role or a process: nothing to do (check: contenox backend check)"
+                "profile \(name) signs in with keys, a role or a process: nothing to do (check with `contenox backend check`)"
             )
             return
         }
