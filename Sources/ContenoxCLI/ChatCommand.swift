@@ -89,6 +89,7 @@ struct Chat: AsyncParsableCommand {
                 print(JSONValue.object(event).jsonString)
             } else {
                 print()
+                fflush(nil)  // the answer's line ends before the summary goes to stderr
                 let usage = result.usage
                 let cached = [
                     (usage["cacheReadInputTokens"]?.intValue ?? 0, "from cache"),
