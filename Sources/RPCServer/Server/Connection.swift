@@ -36,32 +36,43 @@ protocol FrameFeeding {
 
 struct FrameReader<Framer: MessageFramer>: FrameFeeding {
     private var framer: Framer
-    private let dispatcher: Dispatcher
+    /// Where frames go. Held weakly by the in-memory connection, which the dispatcher holds as its output.
+    private let deliver: (FrameEvent) -> Void
 
     init(_ framer: Framer, dispatcher: Dispatcher) {
         self.framer = framer
-        self.dispatcher = dispatcher
+        deliver = { event in Self.deliver(event, to: dispatcher) }
+    }
+
+    init(_ framer: Framer, weak dispatcher: Dispatcher) {
+        self.framer = framer
+        deliver = { [weak dispatcher] event in
+            if let dispatcher { Self.deliver(event, to: dispatcher) }
+        }
+    }
+
+    private static func deliver(_ event: FrameEvent, to dispatcher: Dispatcher) {
+        switch event {
+        case .frame(let body): dispatcher.receive(body)
+        case .error(let error): dispatcher.receive(framingError: error)
+        }
     }
 
     mutating func feed(_ bytes: UnsafeRawBufferPointer) {
         framer.feed(bytes)
-        while let event = framer.nextFrame() {
-            switch event {
-            case .frame(let body): dispatcher.receive(body)
-            case .error(let error): dispatcher.receive(framingError: error)
-            }
-        }
+        while let event = framer.nextFrame() { deliver(event) }
     }
 
     var hasPartialFrame: Bool { framer.hasPartialFrame }
 }
 
 extension Framing {
-    /// A reader for this framing that feeds `dispatcher`.
-    func reader(maxMessageBytes: Int, dispatcher: Dispatcher) -> any FrameFeeding {
+    /// A reader for this framing that feeds `dispatcher`, holding it weakly (for a connection the dispatcher
+    /// itself holds, which would otherwise keep both alive for good).
+    func reader(maxMessageBytes: Int, weak dispatcher: Dispatcher) -> any FrameFeeding {
         switch self {
-        case .lsp: return FrameReader(ContentLengthFramer(maxMessageBytes: maxMessageBytes), dispatcher: dispatcher)
-        case .ndjson: return FrameReader(NDJSONFramer(maxMessageBytes: maxMessageBytes), dispatcher: dispatcher)
+        case .lsp: return FrameReader(ContentLengthFramer(maxMessageBytes: maxMessageBytes), weak: dispatcher)
+        case .ndjson: return FrameReader(NDJSONFramer(maxMessageBytes: maxMessageBytes), weak: dispatcher)
         }
     }
 }

@@ -22,7 +22,7 @@ public final class InMemoryConnection: MessageOutput {
 
     /// Connects a dispatcher made with this connection as its output.
     public func attach(_ dispatcher: Dispatcher, maxMessageBytes: Int = 64 << 20) {
-        reader.withLock { $0 = framing.reader(maxMessageBytes: maxMessageBytes, dispatcher: dispatcher) }
+        reader.withLock { $0 = framing.reader(maxMessageBytes: maxMessageBytes, weak: dispatcher) }
     }
 
     /// Feeds input bytes, framed as the connection's framing says; frames they complete are dispatched now.

@@ -21,14 +21,15 @@ public final class JSONRPCServer: Sendable {
     {
         self.configuration = configuration
         self.logger = logger
-        // The writer learns of a closed output before the dispatcher exists to be told.
-        let told = LockedValue<Dispatcher?>(nil)
+        // The writer learns of a closed output before the dispatcher exists to be told; it holds the dispatcher
+        // weakly, since the dispatcher holds the connection and the connection the writer.
+        let told = LockedValue(WeakDispatcher())
         connection = FileDescriptorConnection(input: input, output: output, framing: configuration.framing) {
-            told.withLock { $0 }?.outputClosed()
+            told.withLock { $0.dispatcher }?.outputClosed()
         }
         dispatcher = Dispatcher(
             methods: methods, configuration: configuration.dispatch, logger: logger, output: connection)
-        told.withLock { $0 = dispatcher }
+        told.withLock { $0.dispatcher = dispatcher }
     }
 
     /// Serves until `exit`, end of input (once every request received is answered), or a closed output;
@@ -38,4 +39,9 @@ public final class JSONRPCServer: Sendable {
         connection.startReading(into: dispatcher, maxMessageBytes: configuration.maxMessageBytes, logger: logger)
         return await dispatcher.wait()
     }
+}
+
+/// A weak reference to a dispatcher, kept under a lock.
+private struct WeakDispatcher {
+    weak var dispatcher: Dispatcher?
 }
