@@ -15,7 +15,7 @@ struct Login: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         guard let command = AWSSignIn.command(environment: environment, profile: profile) else {
-            let name = profile ?? environment["AWS_PROFILE"] ?? "default"
+            let name = AWSSignIn.profileName(environment: environment, profile: profile)
             print(
                 "profile \(name) signs in with keys, a role or a process: nothing to do (check with `contenox backend check`)"
             )

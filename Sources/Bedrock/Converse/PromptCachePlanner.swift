@@ -34,7 +34,7 @@ public struct PromptCachePlanner: Sendable {
         var prefix = 0
 
         if case .object(var tools)? = planned.toolConfig, case .array(var list)? = tools["tools"], !list.isEmpty {
-            prefix += Self.estimatedTokens(.array(list))
+            prefix += ModelCatalog.estimatedTokens(.array(list))
             if prefix >= minimum, !Self.endsWithPoint(list) {
                 list.append(point)
                 tools["tools"] = .array(list)
@@ -43,7 +43,7 @@ public struct PromptCachePlanner: Sendable {
             }
         }
         if var system = planned.system, !system.isEmpty {
-            prefix += Self.estimatedTokens(.array(system))
+            prefix += ModelCatalog.estimatedTokens(.array(system))
             if budget > 0, prefix >= minimum, !Self.endsWithPoint(system) {
                 system.append(point)
                 planned.system = system
@@ -53,7 +53,7 @@ public struct PromptCachePlanner: Sendable {
         // The stable history: every message before the new turn (the last message).
         if budget > 0, planned.messages.count >= 2 {
             let last = planned.messages.count - 2
-            prefix += planned.messages[...last].reduce(0) { $0 + Self.estimatedTokens($1.json) }
+            prefix += planned.messages[...last].reduce(0) { $0 + ModelCatalog.estimatedTokens($1.json) }
             let content = planned.messages[last].content
             let afterReasoning: Bool
             switch content.last {
@@ -90,7 +90,4 @@ public struct PromptCachePlanner: Sendable {
     }
 
     private static func endsWithPoint(_ blocks: [JSONValue]) -> Bool { blocks.last?["cachePoint"] != nil }
-
-    /// About four bytes a token: enough to tell a prefix worth caching from one that is not.
-    static func estimatedTokens(_ value: JSONValue) -> Int { value.serialized().count / 4 }
 }

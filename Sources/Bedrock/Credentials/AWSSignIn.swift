@@ -5,12 +5,18 @@ public enum AWSSignIn {
     /// The AWS CLI command that signs in the selected profile (`AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else
     /// `default`), or `profile` when given; nil for a profile that signs in with keys, a role or a process.
     public static func command(environment: [String: String], profile: String? = nil) -> [String]? {
-        let name = profile ?? AWSSharedProfiles.selectedProfile(environment: environment).name
+        let name = profileName(environment: environment, profile: profile)
         guard let settings = AWSSharedProfiles.load(environment: environment).profiles[name] else { return nil }
         if settings["sso_session"] != nil || settings["sso_start_url"] != nil {
             return ["aws", "sso", "login", "--profile", name]
         }
         if settings["login_session"] != nil { return ["aws", "login", "--profile", name] }
         return nil
+    }
+
+    /// The profile a sign-in is for: `profile`, else the one the SDKs select (`AWS_PROFILE`,
+    /// `AWS_DEFAULT_PROFILE`, else `default`).
+    public static func profileName(environment: [String: String], profile: String? = nil) -> String {
+        profile ?? AWSSharedProfiles.selectedProfile(environment: environment).name
     }
 }

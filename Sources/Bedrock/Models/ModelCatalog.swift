@@ -148,6 +148,10 @@ public enum ModelCatalog {
     /// The shortest prefix `id` caches, in tokens; nil for a model without prompt caching.
     public static func cacheMinimumTokens(of id: String) -> Int? { promptCaching[baseID(id)] }
 
+    /// A rough token count, about four bytes a token of English text: enough to tell a prefix worth caching
+    /// from one that is not, or a prompt far below a context window from one that may be near it.
+    public static func estimatedTokens(_ value: JSONValue) -> Int { value.serialized().count / 4 }
+
     /// The base model id of a cross-region profile id; other ids as they are.
     static func baseID(_ id: String) -> String {
         guard InferenceProfilePrefix.isProfileID(id), !id.hasPrefix("arn:"), let dot = id.firstIndex(of: ".") else {

@@ -5,7 +5,7 @@ import JSON
 /// What a chat sends besides the conversation: a guardrail, the latency profile, the service tier, request
 /// metadata for cost attribution in invocation logs; per backend (stored as the Converse fields they become,
 /// `BackendRecord.requestDefaults`) or per chat (`ChatRequest.passthrough`). Checked here.
-public struct BackendRequestOptions: Sendable, Equatable {
+public struct BackendRequestOptions: Sendable {
     /// `ID` or `ID:VERSION` (VERSION a number or DRAFT, the default).
     public var guardrail: String?
     public var guardrailTrace = false
@@ -28,13 +28,6 @@ public struct BackendRequestOptions: Sendable, Equatable {
         self.serviceTier = serviceTier
         self.requestMetadata = requestMetadata
         self.cache = cache
-    }
-
-    public static func == (a: Self, b: Self) -> Bool {
-        a.guardrail == b.guardrail && a.guardrailTrace == b.guardrailTrace && a.latency == b.latency
-            && a.serviceTier == b.serviceTier && a.cache == b.cache
-            && a.requestMetadata.map(\.key) == b.requestMetadata.map(\.key)
-            && a.requestMetadata.map(\.value) == b.requestMetadata.map(\.value)
     }
 
     static let latencies = ["standard", "optimized"]

@@ -314,8 +314,8 @@ extension Services {
     /// Bedrock to judge.
     func checkContextWindow(_ converse: ConverseRequest, client: BedrockClient) async throws(ServiceError) {
         guard let window = ModelCatalog.contextWindow(of: converse.modelID) else { return }
-        // About four bytes a token in English text; half the window leaves room for denser text.
-        let estimate = converse.bodyJSON.serialized().count / 4
+        // Half the window leaves room for text denser than the estimate's four bytes a token.
+        let estimate = ModelCatalog.estimatedTokens(converse.bodyJSON)
         guard estimate >= window / 2 else { return }
         let tokens: Int
         do {
